@@ -1,0 +1,377 @@
+/*
+ * main.c: the command line.
+ *
+ *   mrtc MODEL.onnx -o model.c|model.o|prog [options]   compile
+ *   mrtc run MODEL.onnx IN... [-o DIR]                  reference interpreter
+ *   mrtc inspect MODEL.onnx                             graph, MACs, memory plan
+ *   mrtc compare GOT EXPECTED [--rtol R] [--atol A]     compare two tensors
+ *
+ * Compilation runs the pipeline load -> shape -> plan -> emit and writes
+ * files atomically; for .o and executables it then runs $CC (default cc).
+ * On any error nothing is left behind.
+ */
+#include "mrtc.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct Opts {
+  const char *cmd, *model, *out, *name, *target, *report, *cc, *opt, *cflags;
+  const char **files;
+  int nfiles;
+  ShapeOpt so;
+  int dump_ir, dump_plan, keep;
+  double rtol, atol;
+} Opts;
+
+static void usage(FILE *f) {
+  fputs("usage: mrtc MODEL.onnx -o OUTPUT [options]      compile (OUTPUT: x.c, x.o, or an executable)\n"
+        "       mrtc run MODEL.onnx IN... [-o DIR]       run the reference interpreter\n"
+        "       mrtc inspect MODEL.onnx [options]        graph summary, MACs, weights, memory plan\n"
+        "       mrtc compare GOT EXPECTED [--rtol R] [--atol A]\n"
+        "options:\n"
+        "  -o FILE            output: .c (+ .h beside it), .o, or an executable\n"
+        "  -n NAME            symbol prefix (default: from the output file name)\n"
+        "  --shape NAME=DIMS  fix a graph input's shape or a symbolic dim (e.g. input=1x3x224x224, batch=4)\n"
+        "  --bind NAME=FILE   fix a graph input's value at compile time (.npy or .pb)\n"
+        "  --target c|cuda    code to generate (default c)\n"
+        "  -O0 -O1 -O2 -O3 -Os optimization level for the C compiler (default -O2)\n"
+        "  --cc CC            C compiler for .o and executables (default $CC or cc)\n"
+        "  --cflags FLAGS     extra flags for that compiler\n"
+        "  --config FILE.json precision/quantization config\n"
+        "  --report FILE.json write a JSON report of the compile\n"
+        "  --dump-ir          print the IR after shape inference and folding\n"
+        "  --dump-plan        print the memory plan\n"
+        "  -v                 verbose\n"
+        "  --help, --version\n",
+        f);
+}
+
+static const char *need_arg(int argc, char **argv, int *i) {
+  if (*i + 1 >= argc) fatal("option '%s' needs an argument", argv[*i]);
+  return argv[++*i];
+}
+
+static void add_spec(char ***arr, int *n, const char *s) {
+  *arr = xrealloc(*arr, sizeof(char *) * (*n + 1));
+  (*arr)[(*n)++] = xstrdup(s);
+}
+
+static void parse_args(int argc, char **argv, Opts *o) {
+  o->target = "c";
+  o->opt = "-O2";
+  o->rtol = 1e-3;
+  o->atol = 1e-4;
+  o->files = xalloc(sizeof(char *) * (argc + 1));
+  int i = 1;
+  if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "inspect") || !strcmp(argv[1], "compare"))) {
+    o->cmd = argv[1];
+    i = 2;
+  }
+  for (; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-o")) o->out = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "-n")) o->name = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--shape")) add_spec(&o->so.shape_specs, &o->so.nshape_specs, need_arg(argc, argv, &i));
+    else if (!strcmp(a, "--bind")) add_spec(&o->so.bind_specs, &o->so.nbind_specs, need_arg(argc, argv, &i));
+    else if (!strcmp(a, "--target")) o->target = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--report")) o->report = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--cc")) o->cc = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--cflags")) o->cflags = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--config") || !strcmp(a, "--calib") || !strcmp(a, "--precision"))
+      fatal("option '%s': precision and quantization are not implemented in this version (fp32 only)", a);
+    else if (!strcmp(a, "--rtol")) o->rtol = atof(need_arg(argc, argv, &i));
+    else if (!strcmp(a, "--atol")) o->atol = atof(need_arg(argc, argv, &i));
+    else if (!strcmp(a, "--dump-ir")) o->dump_ir = 1;
+    else if (!strcmp(a, "--dump-plan")) o->dump_plan = 1;
+    else if (!strcmp(a, "--no-fold")) o->so.no_fold = 1;
+    else if (!strcmp(a, "--keep")) o->keep = 1;
+    else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3") || !strcmp(a, "-Os"))
+      o->opt = a;
+    else if (!strcmp(a, "-v")) g_verbose = 1;
+    else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+      usage(stdout);
+      exit(0);
+    } else if (!strcmp(a, "--version")) {
+      printf("mrtc %s\n", MRTC_VERSION);
+      exit(0);
+    } else if (a[0] == '-' && a[1]) fatal("unknown option '%s' (see mrtc --help)", a);
+    else if (!o->model && (!o->cmd || strcmp(o->cmd, "compare"))) o->model = a;
+    else o->files[o->nfiles++] = a;
+  }
+}
+
+static const char *ext(const char *path) {
+  const char *s = strrchr(path, '/'), *d = strrchr(path, '.');
+  return d && (!s || d > s) ? d : "";
+}
+
+static char *default_name(const char *out) {
+  const char *b = strrchr(out, '/');
+  b = b ? b + 1 : out;
+  char *n = xstrdup(b);
+  char *d = strchr(n, '.');
+  if (d) *d = 0;
+  for (char *p = n; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')) *p = '_';
+  if (!n[0] || (n[0] >= '0' && n[0] <= '9')) n = fmt("m_%s", n);
+  return n;
+}
+
+static Graph *front(Opts *o, Plan *plan) {
+  if (!o->model) fatal("no model given (see mrtc --help)");
+  Graph *g = onnx_load(o->model);
+  shape_infer(g, &o->so);
+  plan_memory(g, plan);
+  if (o->dump_ir) graph_dump(g, stdout);
+  if (o->dump_plan) plan_dump(g, plan, stdout);
+  return g;
+}
+
+static int run_cmd(char *const argv[]) {
+  if (g_verbose) {
+    fputs("mrtc:", stderr);
+    for (int i = 0; argv[i]; i++) fprintf(stderr, " %s", argv[i]);
+    fputc('\n', stderr);
+  }
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    execvp(argv[0], argv);
+    fprintf(stderr, "mrtc: error: cannot run '%s'\n", argv[0]);
+    _exit(127);
+  }
+  int st;
+  if (waitpid(pid, &st, 0) < 0) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void glue(Graph *g, const char *name, const char *header, Buf *m) {
+  buf_printf(m, "/* driver glue: generated by mrtc %s */\n#define _POSIX_C_SOURCE 199309L\n#include \"%s\"\n", MRTC_VERSION, header);
+  buf_printf(m, "#define MRTC_NIN %d\n#define MRTC_NOUT %d\n", g->ninputs, g->noutputs);
+  const char *kind[2] = {"in", "out"};
+  for (int s = 0; s < 2; s++) {
+    int n = s ? g->noutputs : g->ninputs;
+    Value **vs = s ? g->outputs : g->inputs;
+    buf_printf(m, "static const char *const mrtc_%s_names[%d] = {", kind[s], n + 1);
+    for (int i = 0; i < n; i++) buf_printf(m, "\"%s\", ", vs[i]->name);
+    buf_printf(m, "0};\nstatic const int mrtc_%s_dtype[%d] = {", kind[s], n + 1);
+    for (int i = 0; i < n; i++) buf_printf(m, "%d, ", vs[i]->dtype);
+    buf_printf(m, "0};\nstatic const int mrtc_%s_rank[%d] = {", kind[s], n + 1);
+    for (int i = 0; i < n; i++) buf_printf(m, "%d, ", vs[i]->rank);
+    buf_printf(m, "0};\nstatic const long long mrtc_%s_size[%d] = {", kind[s], n + 1);
+    for (int i = 0; i < n; i++) buf_printf(m, "%lldLL, ", (long long)vs[i]->numel);
+    buf_printf(m, "0};\nstatic const long long mrtc_%s_dims[%d][8] = {", kind[s], n + 1);
+    for (int i = 0; i < n; i++) {
+      buf_puts(m, "{");
+      for (int k = 0; k < vs[i]->rank; k++) buf_printf(m, "%lldLL, ", (long long)vs[i]->dims[k]);
+      buf_puts(m, "0}, ");
+    }
+    buf_puts(m, "{0}};\n");
+  }
+  buf_printf(m, "static int mrtc_invoke(void *const *in, void *const *out) {\n  (void)in; (void)out;\n  return %s_run(", name);
+  for (int i = 0; i < g->ninputs; i++) buf_printf(m, "%s(const %s *)in[%d]", i ? ", " : "", dtype_ctype(g->inputs[i]->dtype), i);
+  for (int i = 0; i < g->noutputs; i++)
+    buf_printf(m, "%s(%s *)out[%d]", g->ninputs || i ? ", " : "", dtype_ctype(g->outputs[i]->dtype), i);
+  buf_puts(m, ");\n}\n\n");
+  buf_puts(m, runtime_source("tpl:driver.c"));
+}
+
+static void write_or_die(const char *path, Buf *b) {
+  cleanup_register(path);
+  if (write_file_atomic(path, b->s ? b->s : "", b->len)) fatal("%s: cannot write file", path);
+}
+
+static void write_report(const char *path, Graph *g, const Plan *p, double secs) {
+  Buf r = {0};
+  buf_printf(&r, "{\n  \"mrtc_version\": \"%s\",\n  \"model\": \"%s\",\n  \"compile_seconds\": %.3f,\n", MRTC_VERSION, g->path, secs);
+  buf_printf(&r, "  \"arena_bytes\": %lld,\n  \"arena_lower_bound\": %lld,\n  \"weights_bytes\": %lld,\n", (long long)p->arena_bytes,
+             (long long)p->lower_bound, (long long)p->weights_bytes);
+  buf_puts(&r, "  \"layers\": [\n");
+  int first = 1;
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead) continue;
+    buf_printf(&r, "%s    {\"name\": \"%s\", \"op\": \"%s\", \"precision\": \"fp32\", \"macs\": %lld, \"output\": \"%s\"}",
+               first ? "" : ",\n", n->name, n->op_type, (long long)n->macs, shape_str(n->out[0]));
+    first = 0;
+  }
+  buf_puts(&r, "\n  ]\n}\n");
+  write_or_die(path, &r);
+}
+
+static int cmd_compile(Opts *o) {
+  if (!o->out) fatal("no output given: use -o model.c, -o model.o or -o PROGRAM");
+  if (strcmp(o->target, "c")) {
+    if (!strcmp(o->target, "cuda")) fatal("--target cuda is not implemented in this version");
+    fatal("unknown target '%s' (c or cuda)", o->target);
+  }
+  double t0 = now_sec();
+  Plan plan;
+  Graph *g = front(o, &plan);
+  const char *name = o->name ? o->name : default_name(o->out);
+  for (const char *p = name; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_') ||
+        (p == name && *p >= '0' && *p <= '9'))
+      fatal("-n '%s': not a C identifier", name);
+  const char *e = ext(o->out);
+  int is_c = !strcmp(e, ".c"), is_o = !strcmp(e, ".o");
+  char *stem = xstrdup(o->out);
+  if (is_c || is_o) stem[strlen(stem) - 2] = 0;
+  char *hname = fmt("%s.h", name);
+  Buf c = {0}, h = {0};
+  EmitOpt eo = {.name = name, .header_name = is_c ? fmt("%s.h", strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem) : hname};
+  emit_c(g, &plan, &eo, &c, &h);
+  if (is_c) {
+    write_or_die(fmt("%s.h", stem), &h);
+    write_or_die(o->out, &c);
+  } else {
+    char tmpl[] = "/tmp/mrtc.XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    if (!dir) fatal("cannot create a temporary directory");
+    char *cpath = fmt("%s/%s.c", dir, name), *hpath = fmt("%s/%s", dir, hname), *mpath = fmt("%s/main.c", dir);
+    write_or_die(cpath, &c);
+    write_or_die(hpath, &h);
+    const char *cc = o->cc ? o->cc : getenv("CC") ? getenv("CC") : "cc";
+    char *argv[64];
+    int ac = 0;
+    argv[ac++] = (char *)cc;
+    argv[ac++] = (char *)o->opt;
+    argv[ac++] = "-std=c99";
+    if (o->cflags) {
+      char *fl = xstrdup(o->cflags);
+      for (char *t = strtok(fl, " "); t && ac < 50; t = strtok(NULL, " ")) argv[ac++] = t;
+    }
+    cleanup_register(o->out);
+    if (is_o) {
+      argv[ac++] = "-c";
+      argv[ac++] = cpath;
+    } else {
+      Buf m = {0};
+      glue(g, name, hname, &m);
+      write_or_die(mpath, &m);
+      argv[ac++] = cpath;
+      argv[ac++] = mpath;
+    }
+    argv[ac++] = "-o";
+    argv[ac++] = (char *)o->out;
+    if (!is_o) argv[ac++] = "-lm";
+    argv[ac] = NULL;
+    int rc = run_cmd(argv);
+    if (!o->keep) {
+      unlink(cpath);
+      unlink(hpath);
+      unlink(mpath);
+      rmdir(dir);
+      cleanup_forget(cpath);
+      cleanup_forget(hpath);
+      cleanup_forget(mpath);
+    } else fprintf(stderr, "mrtc: kept sources in %s\n", dir);
+    if (rc) fatal("%s: the C compiler '%s' failed (status %d)", o->out, cc, rc);
+  }
+  if (o->report) write_report(o->report, g, &plan, now_sec() - t0);
+  verbose("compiled %s in %.2f s: arena %lld bytes (lower bound %lld), weights %lld bytes", o->model, now_sec() - t0,
+          (long long)plan.arena_bytes, (long long)plan.lower_bound, (long long)plan.weights_bytes);
+  return 0;
+}
+
+static int cmd_run(Opts *o) {
+  Plan plan;
+  Graph *g = front(o, &plan);
+  if (o->nfiles != g->ninputs) fatal("%s: the model takes %d inputs, %d given", o->model, g->ninputs, o->nfiles);
+  Value **ins = xalloc(sizeof(Value *) * (g->ninputs + 1));
+  for (int i = 0; i < g->ninputs; i++) {
+    ins[i] = tensor_file_read(o->files[i]);
+    if (ins[i]->dtype != g->inputs[i]->dtype || ins[i]->numel != g->inputs[i]->numel)
+      fatal("%s: holds %s, the model's input %d ('%s') is %s", o->files[i], shape_str(ins[i]), i, g->inputs[i]->name,
+            shape_str(g->inputs[i]));
+  }
+  interp_run(g, ins);
+  const char *dir = o->out ? o->out : ".";
+  mkdir(dir, 0777);
+  for (int i = 0; i < g->noutputs; i++) {
+    Value *v = g->outputs[i];
+    const char *path = fmt("%s/output_%d.npy", dir, i);
+    if (npy_write(path, v->dtype, v->rank, v->dims, v->data ? v->data : v->rt)) fatal("%s: cannot write file", path);
+  }
+  return 0;
+}
+
+static int cmd_inspect(Opts *o) {
+  Plan plan;
+  Graph *g = front(o, &plan);
+  int64_t macs = 0;
+  int live = 0, counts[OP_COUNT] = {0};
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i]->dead) {
+      macs += g->nodes[i]->macs;
+      live++;
+      counts[g->nodes[i]->op]++;
+    }
+  printf("model:    %s (opset %d, producer '%s')\n", g->path, g->opset, g->producer);
+  for (int i = 0; i < g->ninputs; i++) printf("input %d:  %s %s\n", i, g->inputs[i]->name, shape_str(g->inputs[i]));
+  for (int i = 0; i < g->noutputs; i++) printf("output %d: %s %s\n", i, g->outputs[i]->name, shape_str(g->outputs[i]));
+  printf("nodes:    %d in the model, %d after folding\n", g->nnodes, live);
+  printf("ops:     ");
+  for (int k = 0; k < OP_COUNT; k++)
+    if (counts[k]) printf(" %s x%d", op_names[k], counts[k]);
+  printf("\nMACs:     %lld (%.3f G)\n", (long long)macs, macs / 1e9);
+  printf("weights:  %lld bytes\n", (long long)plan.weights_bytes);
+  printf("arena:    %lld bytes\n", (long long)plan.arena_bytes);
+  printf("lower bound: %lld bytes (arena is %.2f%% above)\n", (long long)plan.lower_bound,
+         plan.lower_bound ? 100.0 * (plan.arena_bytes - plan.lower_bound) / plan.lower_bound : 0.0);
+  return 0;
+}
+
+static int cmd_compare(Opts *o) {
+  if (o->nfiles != 2) fatal("compare takes two tensor files: GOT EXPECTED");
+  Value *a = tensor_file_read(o->files[0]), *b = tensor_file_read(o->files[1]);
+  if (a->dtype != b->dtype) fatal("%s: type %s, expected %s", o->files[0], dtype_name(a->dtype), dtype_name(b->dtype));
+  if (a->numel != b->numel || a->rank != b->rank) fatal("%s: shape %s, expected %s", o->files[0], shape_str(a), shape_str(b));
+  for (int i = 0; i < a->rank; i++)
+    if (a->dims[i] != b->dims[i]) fatal("%s: shape %s, expected %s", o->files[0], shape_str(a), shape_str(b));
+  int fl = dtype_is_float(a->dtype);
+  double maxabs = 0;
+  int64_t bad = 0, first = -1;
+  for (int64_t i = 0; i < a->numel; i++) {
+    if (fl) {
+      double x = elem_get_f64(a->data, a->dtype, i), y = elem_get_f64(b->data, b->dtype, i);
+      if (isnan(x) && isnan(y)) continue;
+      if (isinf(y) && x == y) continue;
+      double d = fabs(x - y);
+      if (!(d <= o->atol + o->rtol * fabs(y))) {
+        if (first < 0) first = i;
+        bad++;
+      }
+      if (d > maxabs || d != d) maxabs = d;
+    } else if (elem_get_i64(a->data, a->dtype, i) != elem_get_i64(b->data, b->dtype, i)) {
+      if (first < 0) first = i;
+      bad++;
+    }
+  }
+  if (bad) {
+    printf("MISMATCH %lld of %lld elements (first at %lld: got %g, expected %g), max abs err %g\n", (long long)bad,
+           (long long)a->numel, (long long)first, elem_get_f64(a->data, a->dtype, first), elem_get_f64(b->data, b->dtype, first),
+           maxabs);
+    return 1;
+  }
+  printf("OK %lld elements, max abs err %g\n", (long long)a->numel, maxabs);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  Opts o = {0};
+  if (argc < 2) {
+    usage(stderr);
+    return 1;
+  }
+  parse_args(argc, argv, &o);
+  if (!o.cmd) return cmd_compile(&o);
+  if (!strcmp(o.cmd, "run")) return cmd_run(&o);
+  if (!strcmp(o.cmd, "inspect")) return cmd_inspect(&o);
+  return cmd_compare(&o);
+}

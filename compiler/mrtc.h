@@ -1,0 +1,349 @@
+/*
+ * mrtc.h: the one internal header of the mrtc compiler.
+ *
+ * It is also the table of contents: one section per .c file, in pipeline
+ * order (util, load, ir, registry, shape, interp, plan, emit, main).  Data
+ * flows one way:
+ *
+ *   onnx_load.c  model.onnx -> Graph (nodes + values, ONNX dim order)
+ *   shape.c      shape/type inference, constant folding (Shape chains vanish)
+ *   plan.c       tensor lifetimes from the schedule -> arena offsets
+ *   interp.c     reference interpreter over the Graph (mrtc run, folding)
+ *   emit_c.c     C source + header per the generated-code contract
+ *   main.c       command line
+ *
+ * Ops live in compiler/ops/, one file per op family; compiler/ops.def is
+ * the registry (one line per op) from which the op enum, names and hook
+ * table derive.  Kernels live in runtime/ and are shared by the
+ * interpreter (#include) and the generated code (pasted text).
+ */
+#ifndef MRTC_H
+#define MRTC_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MRTC_VERSION "0.1.0"
+#define MAX_RANK 8
+
+#define FMT(a, b) __attribute__((format(printf, a, b)))
+#define NORETURN __attribute__((noreturn))
+
+/* ---------------------------------------------------------------- util.c */
+
+void *xalloc(size_t n);  /* zeroed; never NULL; compiler memory lives until exit */
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *fmt(const char *f, ...) FMT(1, 2);
+NORETURN void fatal(const char *f, ...) FMT(1, 2);
+void warn(const char *f, ...) FMT(1, 2);
+void verbose(const char *f, ...) FMT(1, 2);
+extern int g_verbose;
+/* Files registered here are removed when fatal() runs: a failed compile
+ * leaves no partial output behind. */
+void cleanup_register(const char *path);
+void cleanup_forget(const char *path);
+char *read_file(const char *path, size_t *len);  /* NULL on failure */
+int write_file_atomic(const char *path, const void *data, size_t len);
+double now_sec(void);
+
+/* A growable text buffer; the emitter's only primitive. */
+typedef struct Buf {
+  char *s;
+  size_t len, cap;
+} Buf;
+void buf_printf(Buf *b, const char *f, ...) FMT(2, 3);
+void buf_vprintf(Buf *b, const char *f, va_list ap);
+void buf_puts(Buf *b, const char *s);
+void buf_putn(Buf *b, const char *s, size_t n);
+
+/* --------------------------------------------------------------- dtypes */
+
+/* Numbers are ONNX TensorProto.DataType. */
+typedef enum DType {
+  DT_UNDEF = 0,
+  DT_FLOAT = 1,
+  DT_UINT8 = 2,
+  DT_INT8 = 3,
+  DT_UINT16 = 4,
+  DT_INT16 = 5,
+  DT_INT32 = 6,
+  DT_INT64 = 7,
+  DT_STRING = 8,
+  DT_BOOL = 9,
+  DT_FLOAT16 = 10,
+  DT_DOUBLE = 11,
+  DT_UINT32 = 12,
+  DT_UINT64 = 13,
+  DT_COMPLEX64 = 14,
+  DT_COMPLEX128 = 15,
+  DT_BFLOAT16 = 16,
+  DT_COUNT_ = 27
+} DType;
+
+int dtype_size(DType t);          /* bytes per element, 0 when unsupported */
+const char *dtype_name(DType t);  /* ONNX spelling: "float", "int64" ... */
+const char *dtype_ctype(DType t); /* C type in generated code: "float", "int64_t" */
+const char *dtype_tag(DType t);   /* kernel suffix: f32 f64 i8 u8 i16 u16 i32 u32 i64 u64 b f16 bf16 */
+int dtype_is_float(DType t);
+int dtype_supported(DType t);     /* has a C representation in generated code */
+/* Element conversions used by folding and the interpreter. */
+double elem_get_f64(const void *p, DType t, int64_t i);
+int64_t elem_get_i64(const void *p, DType t, int64_t i);
+void elem_set_f64(void *p, DType t, int64_t i, double v);
+void elem_set_i64(void *p, DType t, int64_t i, int64_t v);
+float half_to_float(uint16_t h);
+uint16_t float_to_half(float f);
+float bf16_to_float(uint16_t h);
+uint16_t float_to_bf16(float f);
+
+/* ------------------------------------------------------------------- IR */
+
+typedef struct Node Node;
+typedef struct Graph Graph;
+
+typedef struct Value {
+  char *name;
+  int id;
+  DType dtype;
+  int rank;             /* -1 = unknown yet */
+  int64_t dims[MAX_RANK];
+  int64_t numel;
+  void *data;           /* non-NULL: constant (initializer or folded) */
+  int is_input;         /* a runtime graph input (not an initializer) */
+  int input_index, output_index; /* -1 when not */
+  Node *producer;
+  int nuse;             /* number of consumer slots (+1 if graph output) */
+  /* planner */
+  int first, last;      /* schedule positions of birth and last use */
+  int64_t offset;       /* arena offset; -1 = not in arena */
+  struct Value *alias;  /* storage shared with this value (views, in-place) */
+  /* interpreter */
+  void *rt;
+  /* symbolic dim names from the model, for --shape */
+  char *dim_param[MAX_RANK];
+} Value;
+
+typedef enum AttrType {
+  AT_UNDEF = 0, AT_FLOAT = 1, AT_INT = 2, AT_STRING = 3, AT_TENSOR = 4, AT_GRAPH = 5,
+  AT_FLOATS = 6, AT_INTS = 7, AT_STRINGS = 8, AT_TENSORS = 9, AT_GRAPHS = 10,
+  AT_SPARSE_TENSOR = 11, AT_SPARSE_TENSORS = 12, AT_TYPE_PROTO = 13, AT_TYPE_PROTOS = 14
+} AttrType;
+
+typedef struct Attr {
+  char *name;
+  AttrType type;
+  int64_t i;
+  float f;
+  char *s;
+  int64_t *ints;
+  int nints;
+  float *floats;
+  int nfloats;
+  char **strings;
+  int nstrings;
+  Value *t;            /* AT_TENSOR: a constant value (not in graph) */
+  Graph *g;            /* AT_GRAPH */
+  int used;
+} Attr;
+
+struct Node {
+  char *name;
+  char *op_type;
+  char *domain;
+  int op;               /* OpKind */
+  int opset;            /* imported version of the node's domain */
+  Value **in;           /* NULL entries for omitted optional inputs */
+  int nin;
+  Value **out;
+  int nout;
+  Attr *attrs;
+  int nattrs;
+  void *p;              /* op-private parameters, set by the op's infer hook */
+  int index;            /* schedule position */
+  int dead;             /* folded away or otherwise not emitted */
+  int64_t scratch_bytes; /* temporary arena space the kernel needs (infer sets) */
+  int64_t scratch_off;   /* planned offset of that space */
+  int64_t macs;          /* multiply-accumulates (infer sets; for inspect) */
+};
+
+struct Graph {
+  char *path;           /* the model file, for messages */
+  char *dir;            /* its directory, for external data */
+  Node **nodes;
+  int nnodes;
+  Value **values;
+  int nvalues;
+  Value **inputs;       /* runtime graph inputs, in order */
+  int ninputs;
+  Value **outputs;
+  int noutputs;
+  int opset;            /* default ("" / ai.onnx) domain version */
+  int64_t ir_version;
+  char *producer;
+  Graph *parent;        /* subgraphs (If branches) */
+};
+
+Graph *graph_new(void);
+Value *graph_value(Graph *g, const char *name);     /* find or create */
+Value *graph_find(Graph *g, const char *name);      /* NULL if absent */
+Value *value_new_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims);
+void value_set_shape(Value *v, DType t, int rank, const int64_t *dims);
+int64_t shape_numel(int rank, const int64_t *dims);
+char *shape_str(const Value *v);                    /* "float[1,3,224,224]" */
+int64_t value_bytes(const Value *v);
+void graph_toposort(Graph *g);                      /* errors on cycles */
+void graph_dump(Graph *g, FILE *f);
+
+/* ------------------------------------------------------------ onnx_load.c */
+
+/* Loads a model; the only file that sees protobuf.  Errors are fatal and
+ * name the file. */
+Graph *onnx_load(const char *path);
+/* Reads one serialized onnx.TensorProto (.pb) into a constant value. */
+Value *onnx_load_tensor_pb(const char *path);
+
+/* ----------------------------------------------------------------- npy.c */
+
+/* .npy reader/writer (v1/v2 headers, little-endian, C order).  Returns
+ * NULL and sets *err on failure. */
+Value *npy_read(const char *path, char **err);
+int npy_write(const char *path, DType t, int rank, const int64_t *dims, const void *data);
+/* .npy or .pb by extension; fatal with the path on failure. */
+Value *tensor_file_read(const char *path);
+
+/* ------------------------------------------------------ registry (ops.c) */
+
+typedef struct Emitter Emitter;
+
+typedef enum OpKind {
+#define OP(name, file) OP_##name,
+#include "ops.def"
+#undef OP
+  OP_COUNT
+} OpKind;
+
+typedef struct OpDef {
+  const char *attrs;     /* comma-separated attribute names the op understands */
+  int min_in, max_in;    /* -1 = variadic */
+  int min_out, max_out;
+  /* check attributes and input types, set output dtype/shape, fill n->p.
+   * May read constant inputs (v->data).  Errors via error_node(). */
+  void (*infer)(Node *n);
+  /* reference evaluation: in[i] data of input i (NULL if absent), out[j]
+   * buffers sized from the inferred shapes. */
+  void (*eval)(Node *n, void *const *in, void *const *out);
+  /* writes the node's C code; see emit_c.c helpers */
+  void (*emit)(Node *n, Emitter *e);
+  int flags;
+} OpDef;
+
+enum {
+  OPF_VIEW = 1,      /* output 0 is input 0's bytes reinterpreted (Reshape...) */
+  OPF_INPLACE = 2,   /* output 0 may overwrite input 0 (elementwise) */
+  OPF_NOFOLD = 4,    /* never constant-fold (e.g. too large a result) */
+  OPF_FOLD_SHAPE = 8 /* folds once input shapes are known (Shape, Size) */
+};
+
+extern const OpDef *const op_defs[OP_COUNT];
+extern const char *const op_names[OP_COUNT];
+int op_lookup(const char *domain, const char *op_type); /* -1 if unknown */
+
+/* errors and attribute access for op hooks */
+NORETURN void error_node(const Node *n, const char *f, ...) FMT(2, 3);
+void warn_node(const Node *n, const char *f, ...) FMT(2, 3);
+Attr *attr_find(Node *n, const char *name);
+int64_t attr_int(Node *n, const char *name, int64_t def);
+float attr_float(Node *n, const char *name, float def);
+const char *attr_str(Node *n, const char *name, const char *def);
+/* list attributes: returns count (-1 if absent) and copies up to max */
+int attr_ints(Node *n, const char *name, int64_t *out, int max);
+int attr_floats(Node *n, const char *name, float *out, int max);
+Value *attr_tensor(Node *n, const char *name);
+/* input helpers */
+Value *node_in(Node *n, int i);                 /* NULL when absent */
+Value *need_const(Node *n, int i);              /* fatal if not constant, names --bind */
+int64_t *const_ints(Node *n, int i, int *count); /* constant input as int64 list */
+void need_float(Node *n, int i);                 /* fatal unless float32 */
+void need_types(Node *n, int i, const DType *ok, int nok);
+int norm_axis(Node *n, int64_t axis, int rank);  /* handles negatives, checks range */
+/* broadcasting of k input shapes -> out shape, fatal when incompatible */
+void broadcast_shapes(Node *n, Value **ins, int k, int *rank, int64_t *dims);
+
+/* ----------------------------------------------------------------- blas.c */
+
+/* row-major C = alpha * op(A) * op(B) + beta * C (OpenBLAS) */
+void blas_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+
+/* conv/pool geometry shared by op files (ops/op_conv.c) */
+void conv_pads(Node *n, int nsp, const int64_t *in, const int64_t *k, const int64_t *st, const int64_t *dil,
+               int ceil_mode, int64_t *pb, int64_t *pe, int64_t *out);
+void conv_geometry(Node *n, int nsp, const int64_t *wk, int64_t *k, int64_t *st, int64_t *dil);
+
+/* ---------------------------------------------------------------- shape.c */
+
+typedef struct ShapeOpt {
+  char **shape_specs;    /* "NAME=1x3x224x224" */
+  int nshape_specs;
+  char **bind_specs;     /* "NAME=FILE" */
+  int nbind_specs;
+  int no_fold;
+} ShapeOpt;
+
+/* inference + folding + dead code; afterwards every value has a static shape */
+void shape_infer(Graph *g, const ShapeOpt *o);
+
+/* --------------------------------------------------------------- interp.c */
+
+void interp_eval_node(Node *n);   /* inputs' rt set; allocates outputs' rt */
+/* runs the graph on inputs (one constant value per graph input), returns
+ * output values (rt filled) */
+void interp_run(Graph *g, Value **inputs);
+
+/* ----------------------------------------------------------------- plan.c */
+
+typedef struct Plan {
+  int64_t arena_bytes;
+  int64_t lower_bound;   /* max over time of sum of live sizes */
+  int64_t weights_bytes;
+  int ntensors;
+} Plan;
+
+void plan_memory(Graph *g, Plan *p);
+void plan_dump(Graph *g, const Plan *p, FILE *f);
+
+/* --------------------------------------------------------------- emit_c.c */
+
+typedef struct EmitOpt {
+  const char *name;      /* symbol prefix */
+  const char *header_name; /* "model.h" */
+  int with_main;         /* append the standalone driver */
+} EmitOpt;
+
+struct Emitter {
+  Buf *b;                /* current function body */
+  Buf consts;            /* static const weights */
+  Graph *g;
+  const EmitOpt *o;
+  unsigned char used_kernels[64];
+  int tmp;               /* counter for unique local names */
+  int indent;
+};
+
+/* emitter primitives for op hooks */
+void emit(Emitter *e, const char *f, ...) FMT(2, 3);  /* one line, indented */
+const char *eref(Emitter *e, Value *v);   /* pointer expression for v, typed */
+const char *eref_void(Emitter *e, Value *v);
+void emit_need(Emitter *e, const char *kernel); /* paste runtime/<kernel>.h */
+const char *emit_i64s(Emitter *e, const int64_t *v, int n); /* static const int64 array name */
+const char *emit_f32s(Emitter *e, const float *v, int n);
+const char *fmt_float(float f);     /* shortest exact literal */
+
+void emit_c(Graph *g, const Plan *p, const EmitOpt *o, Buf *c, Buf *h);
+/* runtime/ and templates/ text embedded at build time */
+const char *runtime_source(const char *name);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * op_conv.c: Conv (1-D and 2-D; groups, dilations, strides, pads and
+ * auto_pad), lowered to runtime/k_conv.h (tiled im2col + GEMM).  The
+ * kernel's scratch (one tile of gathered columns) is reserved in the arena
+ * by the planner for this node only.
+ */
+#include "mrtc.h"
+#include "k_conv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct ConvP {
+  KConvShape s;
+} ConvP;
+
+/* auto_pad / pads -> begin/end pads per spatial dim; shared with pooling */
+void conv_pads(Node *n, int nsp, const int64_t *in, const int64_t *k, const int64_t *st, const int64_t *dil, int ceil_mode,
+               int64_t *pb, int64_t *pe, int64_t *out) {
+  const char *ap = attr_str(n, "auto_pad", "NOTSET");
+  int64_t pads[2 * MAX_RANK] = {0};
+  int np = attr_ints(n, "pads", pads, 2 * MAX_RANK);
+  if (np >= 0 && np != 2 * nsp) error_node(n, "pads has %d values, expected %d", np, 2 * nsp);
+  for (int d = 0; d < nsp; d++) {
+    int64_t ek = (k[d] - 1) * dil[d] + 1;
+    if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+      out[d] = (in[d] + st[d] - 1) / st[d];
+      int64_t tot = (out[d] - 1) * st[d] + ek - in[d];
+      if (tot < 0) tot = 0;
+      pb[d] = !strcmp(ap, "SAME_UPPER") ? tot / 2 : tot - tot / 2;
+      pe[d] = tot - pb[d];
+    } else if (!strcmp(ap, "VALID")) {
+      pb[d] = pe[d] = 0;
+      out[d] = (in[d] - ek) / st[d] + 1;
+    } else if (!strcmp(ap, "NOTSET")) {
+      pb[d] = pads[d];
+      pe[d] = pads[d + nsp];
+      if (pb[d] < 0 || pe[d] < 0) error_node(n, "negative pads are not supported");
+      int64_t span = in[d] + pb[d] + pe[d] - ek;
+      if (span < 0) error_node(n, "kernel larger than padded input");
+      out[d] = (ceil_mode ? (span + st[d] - 1) / st[d] : span / st[d]) + 1;
+      /* ceil mode: the last window must start inside the input or left pad */
+      if (ceil_mode && (out[d] - 1) * st[d] >= in[d] + pb[d]) out[d]--;
+    } else
+      error_node(n, "auto_pad '%s' is not valid", ap);
+    if (out[d] <= 0) error_node(n, "output size %lld along spatial dim %d", (long long)out[d], d);
+  }
+}
+
+/* reads kernel_shape/strides/dilations with defaults */
+void conv_geometry(Node *n, int nsp, const int64_t *wk, int64_t *k, int64_t *st, int64_t *dil) {
+  int c = attr_ints(n, "kernel_shape", k, MAX_RANK);
+  if (c < 0) {
+    if (!wk) error_node(n, "kernel_shape is required");
+    memcpy(k, wk, sizeof(int64_t) * nsp);
+  } else if (c != nsp)
+    error_node(n, "kernel_shape has %d values, expected %d", c, nsp);
+  c = attr_ints(n, "strides", st, MAX_RANK);
+  if (c < 0) for (int d = 0; d < nsp; d++) st[d] = 1;
+  else if (c != nsp) error_node(n, "strides has %d values, expected %d", c, nsp);
+  c = attr_ints(n, "dilations", dil, MAX_RANK);
+  if (c < 0) for (int d = 0; d < nsp; d++) dil[d] = 1;
+  else if (c != nsp) error_node(n, "dilations has %d values, expected %d", c, nsp);
+  for (int d = 0; d < nsp; d++)
+    if (k[d] <= 0 || st[d] <= 0 || dil[d] <= 0) error_node(n, "kernel_shape, strides and dilations must be positive");
+}
+
+static void conv_infer(Node *n) {
+  Value *x = n->in[0], *w = n->in[1], *b = node_in(n, 2);
+  need_float(n, 0);
+  need_float(n, 1);
+  need_float(n, 2);
+  if (x->rank != w->rank) error_node(n, "input rank %d and weight rank %d differ", x->rank, w->rank);
+  int nsp = x->rank - 2;
+  if (nsp < 1 || nsp > 2) error_node(n, "only 1-D and 2-D convolutions are supported (input %s)", shape_str(x));
+  int64_t G = attr_int(n, "group", 1);
+  if (G <= 0 || x->dims[1] % G || w->dims[0] % G) error_node(n, "group %lld does not divide channels", (long long)G);
+  if (w->dims[1] * G != x->dims[1])
+    error_node(n, "weight %s does not match input %s with group %lld", shape_str(w), shape_str(x), (long long)G);
+  if (b && (b->rank != 1 || b->dims[0] != w->dims[0])) error_node(n, "bias %s does not match weight", shape_str(b));
+  int64_t k[MAX_RANK], st[MAX_RANK], dil[MAX_RANK], pb[MAX_RANK], pe[MAX_RANK], out[MAX_RANK];
+  conv_geometry(n, nsp, w->dims + 2, k, st, dil);
+  for (int d = 0; d < nsp; d++)
+    if (k[d] != w->dims[2 + d]) error_node(n, "kernel_shape does not match weight %s", shape_str(w));
+  conv_pads(n, nsp, x->dims + 2, k, st, dil, 0, pb, pe, out);
+  ConvP *p = xalloc(sizeof *p);
+  KConvShape *s = &p->s;
+  s->N = x->dims[0];
+  s->C = x->dims[1];
+  s->M = w->dims[0];
+  s->G = G;
+  if (nsp == 1) {
+    s->H = 1, s->W = x->dims[2], s->OH = 1, s->OW = out[0], s->KH = 1, s->KW = k[0], s->SH = 1, s->SW = st[0];
+    s->PT = 0, s->PL = pb[0], s->DH = 1, s->DW = dil[0];
+  } else {
+    s->H = x->dims[2], s->W = x->dims[3], s->OH = out[0], s->OW = out[1], s->KH = k[0], s->KW = k[1];
+    s->SH = st[0], s->SW = st[1], s->PT = pb[0], s->PL = pb[1], s->DH = dil[0], s->DW = dil[1];
+  }
+  int64_t odims[MAX_RANK] = {s->N, s->M, out[0], out[1]};
+  value_set_shape(n->out[0], DT_FLOAT, x->rank, odims);
+  int64_t P = s->OH * s->OW, K = s->C / G * s->KH * s->KW, T = P < MRTC_CONV_TILE ? P : MRTC_CONV_TILE;
+  n->scratch_bytes = K * T * 4;
+  n->macs = s->N * s->M * P * K;
+  n->p = p;
+}
+
+static void conv_eval(Node *n, void *const *in, void *const *out) {
+  ConvP *p = n->p;
+  float *col = xalloc((size_t)n->scratch_bytes + 4);
+  k_conv2d_f32(&p->s, in[0], in[1], n->nin > 2 ? in[2] : NULL, out[0], col);
+  free(col);
+}
+
+static void conv_emit(Node *n, Emitter *e) {
+  ConvP *p = n->p;
+  const KConvShape *s = &p->s;
+  emit_need(e, "k_conv");
+  Value *b = node_in(n, 2);
+  emit(e, "{ static const KConvShape s = {%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld};",
+       (long long)s->N, (long long)s->C, (long long)s->H, (long long)s->W, (long long)s->M, (long long)s->OH,
+       (long long)s->OW, (long long)s->KH, (long long)s->KW, (long long)s->SH, (long long)s->SW, (long long)s->PT,
+       (long long)s->PL, (long long)s->DH, (long long)s->DW, (long long)s->G);
+  emit(e, "  k_conv2d_f32(&s, %s, %s, %s, %s, (float *)(A + %lld)); }", eref(e, n->in[0]), eref(e, n->in[1]),
+       b ? eref(e, b) : "0", eref(e, n->out[0]), (long long)n->scratch_off);
+}
+
+const OpDef opdef_Conv = {"auto_pad,dilations,group,kernel_shape,pads,strides", 2, 3, 1, 1, conv_infer, conv_eval, conv_emit, 0};
