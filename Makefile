@@ -66,7 +66,9 @@ test: $(MRTC_BIN)
 check-all: $(MRTC_BIN)
 	@MRTC_FULL=1 sh tests/run_all.sh
 
-demo: $(MRTC_BIN)
+demo:
+	@sh tools/deps.sh
+	@$(MAKE) --no-print-directory $(MRTC_BIN)
 	@sh examples/demo.sh
 
 bench: $(MRTC_BIN)

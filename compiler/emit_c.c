@@ -45,6 +45,10 @@ static void paste_kernel(const char *name) {
   while ((p = strstr(p, "#include \"k_"))) {
     const char *q = p + 10, *end = strstr(q, ".h\"");
     if (!end) break;
+    if (p != src && p[-1] != '\n') {
+      p = end;
+      continue;
+    }
     paste_kernel(fmt("%.*s", (int)(end - q), q));
     p = end;
   }
@@ -192,7 +196,10 @@ const char *emit_f32s(Emitter *e, const float *v, int n) {
   Buf *b = &e->consts;
   int id = e->tmp++;
   buf_printf(b, "static const float C%d[%d] = {", id, n ? n : 1);
-  for (int i = 0; i < n; i++) buf_printf(b, "%s%s", i ? "," : "", fmt_float(v[i]));
+  for (int i = 0; i < n; i++) {
+    buf_printf(b, "%s%s", i ? "," : "", fmt_float_bare(v[i]));
+    if (i % 16 == 15) buf_puts(b, "\n");
+  }
   if (!n) buf_puts(b, "0");
   buf_puts(b, "};\n");
   return fmt("C%d", id);
@@ -245,7 +252,7 @@ void emit_c(Graph *g, const Plan *p, const EmitOpt *o, Buf *c, Buf *h) {
   /* graph outputs that no node writes: constants, inputs, duplicates */
   for (int i = 0; i < g->noutputs; i++) {
     Value *v = g->outputs[i];
-    if (v->output_index == i && v->producer && !v->producer->dead) continue;
+    if (v->output_index == i && v->producer && !v->producer->dead && !v->data) continue;
     e.b = &body;
     emit(&e, "/* graph output %d ('%s') */", i, v->name);
     Value *src = v;

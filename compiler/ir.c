@@ -164,7 +164,7 @@ Value *graph_find(Graph *g, const char *name) {
 static Value *value_alloc(Graph *g, const char *name) {
   Value *v = xalloc(sizeof *v);
   v->name = xstrdup(name);
-  v->id = g->nvalues;
+  v->id = g ? g->nvalues : -1;
   v->rank = -1;
   v->input_index = v->output_index = -1;
   v->offset = -1;
@@ -197,7 +197,7 @@ void value_set_shape(Value *v, DType t, int rank, const int64_t *dims) {
 }
 
 Value *value_new_const(Graph *g, const char *name, DType t, int rank, const int64_t *dims) {
-  Value *v = value_alloc(g, name ? name : fmt("const_%d", g->nvalues));
+  Value *v = value_alloc(g, name ? name : fmt("const_%d", g ? g->nvalues : 0));
   value_set_shape(v, t, rank, dims);
   v->data = xalloc((size_t)(v->numel * dtype_size(t)) + 1);
   return v;

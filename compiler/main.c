@@ -33,6 +33,7 @@ static void usage(FILE *f) {
         "       mrtc run MODEL.onnx IN... [-o DIR]       run the reference interpreter\n"
         "       mrtc inspect MODEL.onnx [options]        graph summary, MACs, weights, memory plan\n"
         "       mrtc compare GOT EXPECTED [--rtol R] [--atol A]\n"
+        "       mrtc accuracy LOGITS.npy LABELS.npy      top-1 accuracy of stacked outputs\n"
         "options:\n"
         "  -o FILE            output: .c (+ .h beside it), .o, or an executable\n"
         "  -n NAME            symbol prefix (default: from the output file name)\n"
@@ -68,7 +69,8 @@ static void parse_args(int argc, char **argv, Opts *o) {
   o->atol = 1e-4;
   o->files = xalloc(sizeof(char *) * (argc + 1));
   int i = 1;
-  if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "inspect") || !strcmp(argv[1], "compare"))) {
+  if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "inspect") || !strcmp(argv[1], "compare") ||
+                   !strcmp(argv[1], "accuracy"))) {
     o->cmd = argv[1];
     i = 2;
   }
@@ -100,7 +102,7 @@ static void parse_args(int argc, char **argv, Opts *o) {
       printf("mrtc %s\n", MRTC_VERSION);
       exit(0);
     } else if (a[0] == '-' && a[1]) fatal("unknown option '%s' (see mrtc --help)", a);
-    else if (!o->model && (!o->cmd || strcmp(o->cmd, "compare"))) o->model = a;
+    else if (!o->model && (!o->cmd || (strcmp(o->cmd, "compare") && strcmp(o->cmd, "accuracy")))) o->model = a;
     else o->files[o->nfiles++] = a;
   }
 }
@@ -363,6 +365,22 @@ static int cmd_compare(Opts *o) {
   return 0;
 }
 
+static int cmd_accuracy(Opts *o) {
+  if (o->nfiles != 2) fatal("accuracy takes two files: LOGITS.npy LABELS.npy");
+  Value *a = tensor_file_read(o->files[0]), *l = tensor_file_read(o->files[1]);
+  if (a->rank < 1 || !a->dims[0]) fatal("%s: expected [N, classes] logits, got %s", o->files[0], shape_str(a));
+  int64_t n = a->dims[0], c = a->numel / n, ok = 0;
+  if (l->numel != n) fatal("%s: holds %lld labels for %lld outputs", o->files[1], (long long)l->numel, (long long)n);
+  for (int64_t i = 0; i < n; i++) {
+    int64_t best = 0;
+    for (int64_t j = 1; j < c; j++)
+      if (elem_get_f64(a->data, a->dtype, i * c + j) > elem_get_f64(a->data, a->dtype, i * c + best)) best = j;
+    ok += best == elem_get_i64(l->data, l->dtype, i);
+  }
+  printf("top-1 accuracy %.4f (%lld/%lld)\n", (double)ok / n, (long long)ok, (long long)n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   Opts o = {0};
   if (argc < 2) {
@@ -373,5 +391,6 @@ int main(int argc, char **argv) {
   if (!o.cmd) return cmd_compile(&o);
   if (!strcmp(o.cmd, "run")) return cmd_run(&o);
   if (!strcmp(o.cmd, "inspect")) return cmd_inspect(&o);
+  if (!strcmp(o.cmd, "accuracy")) return cmd_accuracy(&o);
   return cmd_compare(&o);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 
 static const char *cur_file;
+static void expand_node(Onnx__NodeProto *np, Onnx__NodeProto ***out, size_t *nout, int depth);
 
 /* ---- tensors ---- */
 
@@ -220,8 +221,11 @@ static Graph *load_graph(Onnx__GraphProto *gp, Graph *parent, const char *dir, i
     g->inputs = xrealloc(g->inputs, sizeof(Value *) * (g->ninputs + 1));
     g->inputs[g->ninputs++] = v;
   }
-  for (size_t i = 0; i < gp->n_node; i++) {
-    Onnx__NodeProto *np = gp->node[i];
+  Onnx__NodeProto **flat = NULL;
+  size_t nflat = 0;
+  for (size_t i = 0; i < gp->n_node; i++) expand_node(gp->node[i], &flat, &nflat, 0);
+  for (size_t i = 0; i < nflat; i++) {
+    Onnx__NodeProto *np = flat[i];
     Node *n = xalloc(sizeof *n);
     n->op_type = xstrdup(np->op_type ? np->op_type : "");
     n->domain = xstrdup(np->domain ? np->domain : "");
@@ -271,6 +275,73 @@ static Graph *load_graph(Onnx__GraphProto *gp, Graph *parent, const char *dir, i
   return g;
 }
 
+/* ---- model-local functions ----
+ * A node that calls a FunctionProto of the model is replaced by the
+ * function's body: formal inputs/outputs renamed to the call's actual
+ * names, internal names prefixed with the call node's name, attribute
+ * references (ref_attr_name) replaced by the call's attribute of that name
+ * (dropped when the call has none).  Bodies may call other functions. */
+
+static Onnx__ModelProto *cur_model;
+
+static Onnx__FunctionProto *find_function(const char *domain, const char *name) {
+  if (!cur_model) return NULL;
+  for (size_t i = 0; i < cur_model->n_functions; i++) {
+    Onnx__FunctionProto *f = cur_model->functions[i];
+    if (f->name && !strcmp(f->name, name) && !strcmp(f->domain ? f->domain : "", domain ? domain : "")) return f;
+  }
+  return NULL;
+}
+
+static const char *rename_in_call(Onnx__FunctionProto *f, Onnx__NodeProto *call, const char *prefix, const char *nm) {
+  if (!nm || !nm[0]) return "";
+  for (size_t i = 0; i < f->n_input; i++)
+    if (!strcmp(f->input[i], nm)) return i < call->n_input ? call->input[i] : "";
+  for (size_t i = 0; i < f->n_output; i++)
+    if (!strcmp(f->output[i], nm)) return i < call->n_output ? call->output[i] : "";
+  return fmt("%s/%s", prefix, nm);
+}
+
+static void expand_node(Onnx__NodeProto *np, Onnx__NodeProto ***out, size_t *nout, int depth) {
+  Onnx__FunctionProto *f = find_function(np->domain, np->op_type);
+  if (!f) {
+    *out = xrealloc(*out, sizeof(**out) * (*nout + 1));
+    (*out)[(*nout)++] = np;
+    return;
+  }
+  if (depth > 16) fatal("%s: node '%s': function '%s' nests too deeply (recursive?)", cur_file, np->name, np->op_type);
+  const char *prefix = np->name && np->name[0] ? np->name : fmt("%s_call%zu", np->op_type, *nout);
+  for (size_t i = 0; i < f->n_node; i++) {
+    Onnx__NodeProto *b = f->node[i], *c = xalloc(sizeof *c);
+    onnx__node_proto__init(c);
+    c->op_type = b->op_type;
+    c->domain = b->domain;
+    c->name = fmt("%s/%s", prefix, b->name && b->name[0] ? b->name : fmt("%zu", i));
+    c->n_input = b->n_input;
+    c->input = xalloc(sizeof(char *) * (b->n_input + 1));
+    for (size_t k = 0; k < b->n_input; k++) c->input[k] = (char *)rename_in_call(f, np, prefix, b->input[k]);
+    c->n_output = b->n_output;
+    c->output = xalloc(sizeof(char *) * (b->n_output + 1));
+    for (size_t k = 0; k < b->n_output; k++) c->output[k] = (char *)rename_in_call(f, np, prefix, b->output[k]);
+    c->attribute = xalloc(sizeof(void *) * (b->n_attribute + 1));
+    for (size_t k = 0; k < b->n_attribute; k++) {
+      Onnx__AttributeProto *a = b->attribute[k];
+      if (a->ref_attr_name && a->ref_attr_name[0]) {
+        Onnx__AttributeProto *src = NULL;
+        for (size_t j = 0; j < np->n_attribute; j++)
+          if (!strcmp(np->attribute[j]->name, a->ref_attr_name)) src = np->attribute[j];
+        if (!src) continue;
+        Onnx__AttributeProto *cp = xalloc(sizeof *cp);
+        *cp = *src;
+        cp->name = a->name;
+        c->attribute[c->n_attribute++] = cp;
+      } else
+        c->attribute[c->n_attribute++] = a;
+    }
+    expand_node(c, out, nout, depth + 1);
+  }
+}
+
 static Onnx__ModelProto *parse_model(const char *path, void **buf_out) {
   size_t len;
   char *buf = read_file(path, &len);
@@ -299,10 +370,7 @@ Graph *onnx_load(const char *path) {
   char *slash = strrchr(dir, '/');
   if (slash) *slash = 0;
   else dir = xstrdup(".");
-  if (m->n_functions) {
-    /* model-local functions: nodes that use them are reported as unknown ops */
-    verbose("%s: %zu model-local functions (not inlined yet)", path, m->n_functions);
-  }
+  cur_model = m; /* model-local functions are inlined by load_graph */
   if (m->n_training_info) warn("%s: training_info is ignored", path);
   Graph *g = load_graph(m->graph, NULL, dir, opset);
   g->path = xstrdup(path);
@@ -316,8 +384,9 @@ Graph *onnx_load(const char *path) {
         g->nodes[i]->attrs[k].g->path = g->path;
         g->nodes[i]->attrs[k].g->dir = g->dir;
       }
-  onnx__model_proto__free_unpacked(m, NULL);
-  free(buf);
+  /* the protobuf (and its strings, which inlined nodes borrow) stays alive:
+   * the compiler is short-lived */
+  cur_model = NULL;
   return g;
 }
 

@@ -74,8 +74,28 @@ void plan_memory(Graph *g, Plan *p) {
     v->offset = -1;
     v->first = v->last = -1;
     v->output_index = -1;
-    if (v->data) p->weights_bytes += value_bytes(v);
   }
+  /* weights: constants that live nodes read or graph outputs return */
+  unsigned char *seen = xalloc(g->nvalues + 1);
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead) continue;
+    for (int k = 0; k < n->nin; k++) {
+      Value *v = n->in[k];
+      if (v && v->data && v->id >= 0 && !seen[v->id]) {
+        seen[v->id] = 1;
+        p->weights_bytes += value_bytes(v);
+      }
+    }
+  }
+  for (int i = 0; i < g->noutputs; i++) {
+    Value *v = g->outputs[i];
+    if (v->data && v->id >= 0 && !seen[v->id]) {
+      seen[v->id] = 1;
+      p->weights_bytes += value_bytes(v);
+    }
+  }
+  free(seen);
   for (int i = 0; i < g->noutputs; i++)
     if (g->outputs[i]->output_index < 0) g->outputs[i]->output_index = i;
   int pos = 0;

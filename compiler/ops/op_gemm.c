@@ -142,8 +142,17 @@ static void gemm_emit(Node *n, Emitter *e) {
            p->cn == 1 ? "0" : "j");
     else
       emit(e, "memset(%s, 0, %lld);", Y, M * N * 4);
+    int tb = p->tb;
+    if (tb && n->in[1]->data) { /* constant B: transpose at compile time so the kernel streams rows */
+      const float *w = n->in[1]->data;
+      float *t = xalloc(sizeof(float) * (size_t)(K * N + 1));
+      for (int64_t k = 0; k < K; k++)
+        for (int64_t j = 0; j < N; j++) t[k * N + j] = w[j * K + k];
+      B = emit_f32s(e, t, (int)(K * N));
+      tb = 0;
+    }
     emit(e, "k_gemm_f32(%lld, %lld, %lld, %s, %s, %lld, %lld, %s, %lld, %lld, %s, %lld);", M, N, K, fmt_float(p->alpha), A,
-         p->ta ? 1LL : K, p->ta ? M : 1LL, B, p->tb ? 1LL : N, p->tb ? K : 1LL, Y, N);
+         p->ta ? 1LL : K, p->ta ? M : 1LL, B, tb ? 1LL : N, tb ? K : 1LL, Y, N);
     return;
   }
   emit(e, "memset(%s, 0, %lld);", Y, (long long)p->nb * M * N * 4);

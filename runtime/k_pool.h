@@ -1,0 +1,144 @@
+/*
+ * k_pool.h: max, average and Lp pooling over 1 to 3 spatial dims (NC D H W),
+ * with strides, dilations and asymmetric pads; global pooling is the case
+ * kernel = input.
+ *
+ * The compiler right-aligns the spatial dims into three (missing leading
+ * ones have size 1, kernel 1, stride 1, no pads), so one loop nest serves
+ * 1-D, 2-D and 3-D pooling.  Padding is never read: for each output the
+ * kernel taps that land inside the input are found per dim (k_pool_taps),
+ * and the window only visits those.  Average pooling divides by the taps
+ * inside the input (count_include_pad = 0) or inside the padded input
+ * [-pb, in + pe) (count_include_pad = 1; windows that ceil_mode lets run
+ * past the end padding do not count the overhang).  MaxPool can also write
+ * the flat index of each maximum (ONNX Indices: over N C D H W, row-major,
+ * or with the spatial part column-major when storage_order = 1).
+ */
+#ifndef MRTC_K_POOL_H
+#define MRTC_K_POOL_H
+#include "k_common.h"
+
+typedef struct {
+  int64_t NC;                  /* batch * channels: independent planes */
+  int64_t in[3], out[3], k[3]; /* input size, output size, kernel size */
+  int64_t st[3], dil[3], pb[3], pe[3];
+} KPoolShape;
+
+/* Kernel taps k in [*lo, return) of a window starting at START (stride
+ * DIL) that fall inside [0, n). */
+MRTC_FN int64_t k_pool_taps(int64_t start, int64_t dil, int64_t K, int64_t n, int64_t *lo) {
+  int64_t l = start < 0 ? (-start + dil - 1) / dil : 0, h = start < n ? (n - start + dil - 1) / dil : 0;
+  *lo = l;
+  return h < K ? h : K;
+}
+
+/* Loops over every output of plane c: defines s0..s2 (window starts),
+ * l0..l2 / h0..h2 (tap ranges); the body (macro arguments) visits the
+ * window. */
+#define MRTC_POOL_LOOP(s, ...)                                                    \
+  {                                                                              \
+    int64_t o0, o1, o2;                                                          \
+    for (o0 = 0; o0 < s->out[0]; o0++) {                                         \
+      int64_t s0 = o0 * s->st[0] - s->pb[0], l0, h0 = k_pool_taps(s0, s->dil[0], s->k[0], s->in[0], &l0); \
+      for (o1 = 0; o1 < s->out[1]; o1++) {                                       \
+        int64_t s1 = o1 * s->st[1] - s->pb[1], l1, h1 = k_pool_taps(s1, s->dil[1], s->k[1], s->in[1], &l1); \
+        for (o2 = 0; o2 < s->out[2]; o2++) {                                     \
+          int64_t s2 = o2 * s->st[2] - s->pb[2], l2, h2 = k_pool_taps(s2, s->dil[2], s->k[2], s->in[2], &l2); \
+          __VA_ARGS__                                                            \
+        }                                                                        \
+      }                                                                          \
+    }                                                                            \
+  }
+
+/* y = max over the window; ind (may be NULL) = flat index of the first max */
+#define MRTC_MAXPOOL(T, tag, LOWEST)                                                                    \
+  MRTC_FN void k_maxpool_##tag(const KPoolShape *s, const T *x, T *y, int64_t *ind, int colmajor) {     \
+    int64_t c, isz = s->in[0] * s->in[1] * s->in[2];                                                    \
+    for (c = 0; c < s->NC; c++) {                                                                       \
+      const T *xc = x + c * isz;                                                                        \
+      MRTC_POOL_LOOP(s, {                                                                               \
+        T m = LOWEST;                                                                                   \
+        int64_t b0 = -1, b1 = 0, b2 = 0, k0, k1, k2;                                                    \
+        for (k0 = l0; k0 < h0; k0++) {                                                                  \
+          int64_t i0 = s0 + k0 * s->dil[0];                                                             \
+          for (k1 = l1; k1 < h1; k1++) {                                                                \
+            int64_t i1 = s1 + k1 * s->dil[1];                                                           \
+            const T *xr = xc + (i0 * s->in[1] + i1) * s->in[2];                                         \
+            for (k2 = l2; k2 < h2; k2++) {                                                              \
+              int64_t i2 = s2 + k2 * s->dil[2];                                                         \
+              if (b0 < 0 || xr[i2] > m) {                                                               \
+                m = xr[i2];                                                                             \
+                b0 = i0, b1 = i1, b2 = i2;                                                              \
+              }                                                                                         \
+            }                                                                                           \
+          }                                                                                             \
+        }                                                                                               \
+        *y++ = m;                                                                                       \
+        if (ind) {                                                                                      \
+          if (b0 < 0) b0 = 0;                                                                           \
+          *ind++ = c * isz + (colmajor ? (b2 * s->in[1] + b1) * s->in[0] + b0                           \
+                                       : (b0 * s->in[1] + b1) * s->in[2] + b2);                         \
+        }                                                                                               \
+      })                                                                                                \
+    }                                                                                                   \
+  }
+
+/* y = average over the window (see the header comment for the divisor) */
+#define MRTC_AVGPOOL(T, tag)                                                                         \
+  MRTC_FN void k_avgpool_##tag(const KPoolShape *s, const T *x, T *y, int count_include_pad) {      \
+    int64_t c, isz = s->in[0] * s->in[1] * s->in[2];                                                 \
+    for (c = 0; c < s->NC; c++) {                                                                    \
+      const T *xc = x + c * isz;                                                                     \
+      MRTC_POOL_LOOP(s, {                                                                            \
+        double acc = 0;                                                                              \
+        int64_t cnt, k0, k1, k2;                                                                     \
+        for (k0 = l0; k0 < h0; k0++)                                                                 \
+          for (k1 = l1; k1 < h1; k1++) {                                                             \
+            const T *xr = xc + ((s0 + k0 * s->dil[0]) * s->in[1] + s1 + k1 * s->dil[1]) * s->in[2]; \
+            for (k2 = l2; k2 < h2; k2++) acc += xr[s2 + k2 * s->dil[2]];                             \
+          }                                                                                          \
+        if (count_include_pad) {                                                                     \
+          int64_t q0, q1, q2, r0, r1, r2;                                                            \
+          r0 = k_pool_taps(s0 + s->pb[0], s->dil[0], s->k[0], s->in[0] + s->pb[0] + s->pe[0], &q0);  \
+          r1 = k_pool_taps(s1 + s->pb[1], s->dil[1], s->k[1], s->in[1] + s->pb[1] + s->pe[1], &q1);  \
+          r2 = k_pool_taps(s2 + s->pb[2], s->dil[2], s->k[2], s->in[2] + s->pb[2] + s->pe[2], &q2);  \
+          cnt = (r0 - q0) * (r1 - q1) * (r2 - q2);                                                   \
+        } else                                                                                       \
+          cnt = (h0 - l0) * (h1 - l1) * (h2 - l2);                                                   \
+        *y++ = (T)(cnt > 0 ? acc / (double)cnt : 0.0);                                               \
+      })                                                                                             \
+    }                                                                                                \
+  }
+
+/* y = (sum over the window of |x|^p)^(1/p); padding adds nothing */
+#define MRTC_LPPOOL(T, tag)                                                                          \
+  MRTC_FN void k_lppool_##tag(const KPoolShape *s, const T *x, T *y, double p) {                    \
+    int64_t c, isz = s->in[0] * s->in[1] * s->in[2];                                                 \
+    for (c = 0; c < s->NC; c++) {                                                                    \
+      const T *xc = x + c * isz;                                                                     \
+      MRTC_POOL_LOOP(s, {                                                                            \
+        double acc = 0;                                                                              \
+        int64_t k0, k1, k2;                                                                          \
+        for (k0 = l0; k0 < h0; k0++)                                                                 \
+          for (k1 = l1; k1 < h1; k1++) {                                                             \
+            const T *xr = xc + ((s0 + k0 * s->dil[0]) * s->in[1] + s1 + k1 * s->dil[1]) * s->in[2]; \
+            for (k2 = l2; k2 < h2; k2++) {                                                           \
+              double v = fabs((double)xr[s2 + k2 * s->dil[2]]);                                      \
+              acc += p == 2.0 ? v * v : p == 1.0 ? v : pow(v, p);                                    \
+            }                                                                                        \
+          }                                                                                          \
+        *y++ = (T)(p == 2.0 ? sqrt(acc) : p == 1.0 ? acc : pow(acc, 1.0 / p));                       \
+      })                                                                                             \
+    }                                                                                                \
+  }
+
+MRTC_MAXPOOL(float, f32, -INFINITY)
+MRTC_MAXPOOL(double, f64, -INFINITY)
+MRTC_MAXPOOL(uint8_t, u8, 0)
+MRTC_MAXPOOL(int8_t, i8, -128)
+MRTC_AVGPOOL(float, f32)
+MRTC_AVGPOOL(double, f64)
+MRTC_LPPOOL(float, f32)
+MRTC_LPPOOL(double, f64)
+
+#endif
