@@ -340,6 +340,8 @@ const char *eref_void(Emitter *e, Value *v);
 void emit_need(Emitter *e, const char *kernel); /* paste runtime/<kernel>.h */
 const char *emit_i64s(Emitter *e, const int64_t *v, int n); /* static const int64 array name */
 const char *emit_f32s(Emitter *e, const float *v, int n);
+/* a derived constant tensor (e.g. weights transposed at compile time), written like a weight */
+const char *emit_const(Emitter *e, DType t, int rank, const int64_t *dims, const void *data);
 const char *fmt_float(float f);     /* shortest exact literal */
 
 void emit_c(Graph *g, const Plan *p, const EmitOpt *o, Buf *c, Buf *h);

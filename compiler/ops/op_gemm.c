@@ -132,7 +132,7 @@ static int all_equal_steps(const int64_t *o, int64_t nb, int64_t *step) {
 static void gemm_emit(Node *n, Emitter *e) {
   GemmP *p = n->p;
   emit_need(e, "k_gemm");
-  const char *A = eref(e, n->in[0]), *B = eref(e, n->in[1]), *Y = eref(e, n->out[0]);
+  const char *A = eref(e, n->in[0]), *B = NULL, *Y = eref(e, n->out[0]);
   long long M = p->M, N = p->N, K = p->K;
   if (n->op == OP_Gemm) {
     Value *c = node_in(n, 2);
@@ -148,13 +148,16 @@ static void gemm_emit(Node *n, Emitter *e) {
       float *t = xalloc(sizeof(float) * (size_t)(K * N + 1));
       for (int64_t k = 0; k < K; k++)
         for (int64_t j = 0; j < N; j++) t[k * N + j] = w[j * K + k];
-      B = emit_f32s(e, t, (int)(K * N));
+      int64_t d[2] = {K, N};
+      B = emit_const(e, DT_FLOAT, 2, d, t);
       tb = 0;
-    }
+    } else
+      B = eref(e, n->in[1]);
     emit(e, "k_gemm_f32(%lld, %lld, %lld, %s, %s, %lld, %lld, %s, %lld, %lld, %s, %lld);", M, N, K, fmt_float(p->alpha), A,
          p->ta ? 1LL : K, p->ta ? M : 1LL, B, tb ? 1LL : N, tb ? K : 1LL, Y, N);
     return;
   }
+  B = eref(e, n->in[1]);
   emit(e, "memset(%s, 0, %lld);", Y, (long long)p->nb * M * N * 4);
   int64_t sa, sb;
   if (p->nb > 1 && all_equal_steps(p->offa, p->nb, &sa) && all_equal_steps(p->offb, p->nb, &sb))

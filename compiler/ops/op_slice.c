@@ -61,20 +61,20 @@ static void slice_infer(Node *n) {
     if (seen[a]) error_node(n, "axis %d is sliced twice", a);
     seen[a] = 1;
     int64_t dim = x->dims[a], b = starts[i], e = ends[i], step = steps[i], cnt;
-    if (step == 0) error_node(n, "step 0 on axis %d", a);
+    if (step == 0 || step == INT64_MIN) error_node(n, "invalid step on axis %d", a);
     if (b < 0) b += dim;
     if (e < 0) e += dim;
     if (step > 0) {
       b = b < 0 ? 0 : b > dim ? dim : b;
       e = e < 0 ? 0 : e > dim ? dim : e;
-      cnt = e > b ? (e - b + step - 1) / step : 0;
+      cnt = e > b ? (e - b - 1) / step + 1 : 0;
     } else {
       b = b < 0 ? 0 : b > dim - 1 ? dim - 1 : b;
       e = e < -1 ? -1 : e > dim - 1 ? dim - 1 : e;
-      cnt = b > e ? (b - e + (-step) - 1) / (-step) : 0;
+      cnt = b > e ? (b - e - 1) / (-step) + 1 : 0;
     }
     dims[a] = cnt;
-    st[a] = xs[a] * step;
+    st[a] = cnt > 1 ? xs[a] * step : xs[a];
     if (cnt > 0) off += b * xs[a];
   }
   value_set_shape(n->out[0], x->dtype, x->rank, dims);

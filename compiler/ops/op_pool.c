@@ -1,0 +1,149 @@
+/*
+ * op_pool.c: MaxPool (with optional Indices), AveragePool, LpPool and their
+ * Global forms, lowered to runtime/k_pool.h.  Geometry (kernel_shape,
+ * strides, dilations, pads, auto_pad, ceil_mode) comes from conv_geometry()
+ * and conv_pads() in op_conv.c, then is right-aligned into the kernel's
+ * three spatial dims.  Global pooling flattens the spatial dims into one and
+ * uses a kernel the size of the input.
+ *
+ * Opset differences honoured: MaxPool's Indices output exists from opset 8;
+ * LpPool's p is a float attribute at opset 1 and an int later; the rest
+ * (ceil_mode from 10, dilations from 10/19/18) only add attributes whose
+ * defaults give the older behaviour.
+ */
+#include "mrtc.h"
+#include "k_pool.h"
+
+#include <string.h>
+
+enum { POOL_MAX, POOL_AVG, POOL_LP };
+
+typedef struct PoolP {
+  KPoolShape s;
+  int kind;
+  int include_pad; /* AveragePool count_include_pad */
+  int colmajor;    /* MaxPool storage_order */
+  double p;        /* LpPool */
+} PoolP;
+
+static double lp_attr(Node *n) {
+  Attr *a = attr_find(n, "p");
+  double p = !a ? 2.0 : a->type == AT_INT ? (double)a->i : a->type == AT_FLOAT ? (double)a->f : -1.0;
+  if (!(p > 0)) error_node(n, "p must be a positive number");
+  return p;
+}
+
+static void pool_types(Node *n, int kind) {
+  DType t = n->in[0]->dtype;
+  if (t == DT_FLOAT || t == DT_DOUBLE) return;
+  if (kind == POOL_MAX && (t == DT_UINT8 || t == DT_INT8)) return;
+  error_node(n, "input type %s is not supported (float, double%s)", dtype_name(t), kind == POOL_MAX ? ", uint8, int8" : "");
+}
+
+/* shared infer: kind of pooling, global or windowed */
+static PoolP *pool_setup(Node *n, int kind, int global) {
+  Value *x = n->in[0];
+  pool_types(n, kind);
+  PoolP *p = xalloc(sizeof *p);
+  KPoolShape *s = &p->s;
+  p->kind = kind;
+  if (x->rank < (global ? 2 : 3)) error_node(n, "input %s must be N x C x spatial dims", shape_str(x));
+  int nsp = x->rank - 2;
+  s->NC = x->dims[0] * x->dims[1];
+  for (int d = 0; d < 3; d++) s->in[d] = s->out[d] = s->k[d] = s->st[d] = s->dil[d] = 1;
+  int64_t od[MAX_RANK] = {x->dims[0], x->dims[1]};
+  if (global) {
+    s->in[2] = s->k[2] = shape_numel(nsp, x->dims + 2);
+    if (s->in[2] == 0) error_node(n, "input %s has no spatial elements", shape_str(x));
+    for (int d = 0; d < nsp; d++) od[2 + d] = 1;
+  } else {
+    if (nsp > 3) error_node(n, "only 1-D, 2-D and 3-D pooling is supported (input %s)", shape_str(x));
+    int64_t k[MAX_RANK], st[MAX_RANK], dil[MAX_RANK], pb[MAX_RANK], pe[MAX_RANK], out[MAX_RANK];
+    conv_geometry(n, nsp, NULL, k, st, dil);
+    int64_t ceil_mode = attr_int(n, "ceil_mode", 0);
+    if (ceil_mode != 0 && ceil_mode != 1) error_node(n, "ceil_mode must be 0 or 1");
+    conv_pads(n, nsp, x->dims + 2, k, st, dil, (int)ceil_mode, pb, pe, out);
+    for (int d = 0; d < nsp; d++) {
+      int j = 3 - nsp + d;
+      s->in[j] = x->dims[2 + d], s->out[j] = out[d], s->k[j] = k[d], s->st[j] = st[d], s->dil[j] = dil[d];
+      s->pb[j] = pb[d], s->pe[j] = pe[d];
+      od[2 + d] = out[d];
+    }
+  }
+  value_set_shape(n->out[0], x->dtype, x->rank, od);
+  n->macs = n->out[0]->numel * s->k[0] * s->k[1] * s->k[2];
+  n->p = p;
+  return p;
+}
+
+static void maxpool_infer(Node *n) {
+  PoolP *p = pool_setup(n, POOL_MAX, 0);
+  int64_t so = attr_int(n, "storage_order", 0);
+  if (so != 0 && so != 1) error_node(n, "storage_order must be 0 or 1");
+  p->colmajor = (int)so;
+  if (n->nout > 1 && n->out[1]) {
+    if (n->opset < 8) error_node(n, "MaxPool before opset 8 has one output");
+    value_set_shape(n->out[1], DT_INT64, n->out[0]->rank, n->out[0]->dims);
+  }
+}
+
+static void avgpool_infer(Node *n) {
+  PoolP *p = pool_setup(n, POOL_AVG, 0);
+  int64_t c = attr_int(n, "count_include_pad", 0);
+  if (c != 0 && c != 1) error_node(n, "count_include_pad must be 0 or 1");
+  p->include_pad = (int)c;
+}
+
+static void lppool_infer(Node *n) { pool_setup(n, POOL_LP, 0)->p = lp_attr(n); }
+static void gmaxpool_infer(Node *n) { pool_setup(n, POOL_MAX, 1); }
+static void gavgpool_infer(Node *n) { pool_setup(n, POOL_AVG, 1); }
+static void glppool_infer(Node *n) { pool_setup(n, POOL_LP, 1)->p = lp_attr(n); }
+
+static void pool_eval(Node *n, void *const *in, void *const *out) {
+  PoolP *p = n->p;
+  const KPoolShape *s = &p->s;
+  DType t = n->in[0]->dtype;
+  int64_t *ind = n->nout > 1 ? out[1] : NULL;
+  switch (p->kind) {
+  case POOL_MAX:
+    if (t == DT_FLOAT) k_maxpool_f32(s, in[0], out[0], ind, p->colmajor);
+    else if (t == DT_DOUBLE) k_maxpool_f64(s, in[0], out[0], ind, p->colmajor);
+    else if (t == DT_UINT8) k_maxpool_u8(s, in[0], out[0], ind, p->colmajor);
+    else k_maxpool_i8(s, in[0], out[0], ind, p->colmajor);
+    break;
+  case POOL_AVG:
+    if (t == DT_FLOAT) k_avgpool_f32(s, in[0], out[0], p->include_pad);
+    else k_avgpool_f64(s, in[0], out[0], p->include_pad);
+    break;
+  default:
+    if (t == DT_FLOAT) k_lppool_f32(s, in[0], out[0], p->p);
+    else k_lppool_f64(s, in[0], out[0], p->p);
+  }
+}
+
+static const char *dims3(const int64_t *v) { return fmt("{%lld,%lld,%lld}", (long long)v[0], (long long)v[1], (long long)v[2]); }
+
+static void pool_emit(Node *n, Emitter *e) {
+  PoolP *p = n->p;
+  const KPoolShape *s = &p->s;
+  const char *tag = dtype_tag(n->in[0]->dtype);
+  emit_need(e, "k_pool");
+  emit(e, "{ static const KPoolShape s = {%lld, %s, %s, %s, %s, %s, %s, %s};", (long long)s->NC, dims3(s->in),
+       dims3(s->out), dims3(s->k), dims3(s->st), dims3(s->dil), dims3(s->pb), dims3(s->pe));
+  const char *x = eref(e, n->in[0]), *y = eref(e, n->out[0]);
+  if (p->kind == POOL_MAX) {
+    Value *ind = n->nout > 1 ? n->out[1] : NULL;
+    emit(e, "  k_maxpool_%s(&s, %s, %s, %s, %d); }", tag, x, y, ind ? eref(e, ind) : "0", p->colmajor);
+  } else if (p->kind == POOL_AVG)
+    emit(e, "  k_avgpool_%s(&s, %s, %s, %d); }", tag, x, y, p->include_pad);
+  else
+    emit(e, "  k_lppool_%s(&s, %s, %s, %.17g); }", tag, x, y, p->p);
+}
+
+#define POOL_ATTRS "auto_pad,ceil_mode,dilations,kernel_shape,pads,strides"
+const OpDef opdef_MaxPool = {POOL_ATTRS ",storage_order", 1, 1, 1, 2, maxpool_infer, pool_eval, pool_emit, 0};
+const OpDef opdef_AveragePool = {POOL_ATTRS ",count_include_pad", 1, 1, 1, 1, avgpool_infer, pool_eval, pool_emit, 0};
+const OpDef opdef_LpPool = {POOL_ATTRS ",p", 1, 1, 1, 1, lppool_infer, pool_eval, pool_emit, 0};
+const OpDef opdef_GlobalMaxPool = {"", 1, 1, 1, 1, gmaxpool_infer, pool_eval, pool_emit, 0};
+const OpDef opdef_GlobalAveragePool = {"", 1, 1, 1, 1, gavgpool_infer, pool_eval, pool_emit, 0};
+const OpDef opdef_GlobalLpPool = {"p", 1, 1, 1, 1, glppool_infer, pool_eval, pool_emit, 0};
