@@ -114,8 +114,8 @@ Value *need_const(Node *n, int i) {
   Value *v = node_in(n, i);
   if (!v) error_node(n, "input %d is required", i);
   if (!v->data)
-    error_node(n, "input %d ('%s') decides an output shape but is only known at run time; "
-                  "fix its value at compile time with --bind %s=FILE.npy",
+    error_node(n, "input %d ('%s') must be known at compile time (it decides a shape or a branch) but is a "
+                  "run-time input; fix its value with --bind %s=FILE.npy",
                i, v->name, v->name);
   return v;
 }

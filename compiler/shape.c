@@ -190,6 +190,53 @@ static void mark_uses(Graph *g) {
   }
 }
 
+/* If with a constant condition: the chosen branch's nodes and values move
+ * into the graph right after the If, and Identity nodes connect the
+ * branch's outputs to the If's outputs. */
+static void inline_if(Graph *g, int at) {
+  Node *n = g->nodes[at];
+  Value *c = need_const(n, 0);
+  if (c->numel != 1) error_node(n, "condition must hold one element");
+  int cond = elem_get_f64(c->data, c->dtype, 0) != 0;
+  Attr *a = attr_find(n, cond ? "then_branch" : "else_branch");
+  if (!a || a->type != AT_GRAPH || !a->g) error_node(n, "attribute '%s' (a graph) is required", cond ? "then_branch" : "else_branch");
+  Graph *sg = a->g;
+  if (sg->noutputs != n->nout) error_node(n, "branch has %d outputs, the node %d", sg->noutputs, n->nout);
+  for (int i = 0; i < sg->nvalues; i++) {
+    Value *v = sg->values[i];
+    v->id = g->nvalues;
+    g->values = xrealloc(g->values, sizeof(Value *) * (g->nvalues + 1));
+    g->values[g->nvalues++] = v;
+  }
+  int add = sg->nnodes + n->nout;
+  g->nodes = xrealloc(g->nodes, sizeof(Node *) * (g->nnodes + add));
+  memmove(&g->nodes[at + 1 + add], &g->nodes[at + 1], sizeof(Node *) * (g->nnodes - at - 1));
+  for (int i = 0; i < sg->nnodes; i++) {
+    Node *b = sg->nodes[i];
+    b->name = fmt("%s/%s", n->name, b->name);
+    check_node(g, b);
+    g->nodes[at + 1 + i] = b;
+  }
+  for (int k = 0; k < n->nout; k++) {
+    Node *id = xalloc(sizeof *id);
+    id->name = fmt("%s/output_%d", n->name, k);
+    id->op_type = "Identity";
+    id->domain = "";
+    id->op = OP_Identity;
+    id->opset = n->opset;
+    id->nin = id->nout = 1;
+    id->in = xalloc(sizeof(Value *));
+    id->out = xalloc(sizeof(Value *));
+    id->in[0] = sg->outputs[k];
+    id->out[0] = n->out[k];
+    if (n->out[k]) n->out[k]->producer = id;
+    g->nodes[at + 1 + sg->nnodes + k] = id;
+  }
+  g->nnodes += add;
+  n->dead = 1;
+  n->nout = 0;
+}
+
 void shape_infer(Graph *g, const ShapeOpt *o) {
   apply_shape_specs(g, o);
   apply_binds(g, o);
@@ -197,9 +244,14 @@ void shape_infer(Graph *g, const ShapeOpt *o) {
   graph_toposort(g);
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
+    if (n->dead) continue;
     for (int k = 0; k < n->nin; k++)
       if (n->in[k] && n->in[k]->rank < 0)
         error_node(n, "input '%s' has no known shape", n->in[k]->name);
+    if (n->op == OP_If) {
+      inline_if(g, i);
+      continue;
+    }
     check_attrs(n);
     op_defs[n->op]->infer(n);
     for (int k = 0; k < n->nout; k++) {
