@@ -339,6 +339,8 @@ static int cmd_inspect(Opts *o) {
 static int cmd_compare(Opts *o) {
   if (o->nfiles != 2) fatal("compare takes two tensor files: GOT EXPECTED");
   Value *a = tensor_file_read(o->files[0]), *b = tensor_file_read(o->files[1]);
+  /* .npy has no bfloat16: executables write its bits as uint16 */
+  if (a->dtype == DT_UINT16 && b->dtype == DT_BFLOAT16) a->dtype = DT_BFLOAT16;
   if (a->dtype != b->dtype) fatal("%s: type %s, expected %s", o->files[0], dtype_name(a->dtype), dtype_name(b->dtype));
   if (a->numel != b->numel || a->rank != b->rank) fatal("%s: shape %s, expected %s", o->files[0], shape_str(a), shape_str(b));
   for (int i = 0; i < a->rank; i++)

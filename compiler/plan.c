@@ -126,7 +126,11 @@ void plan_memory(Graph *g, Plan *p) {
     if (flags & OPF_VIEW) {
       out->alias = in;
       if (out->last > r->last) r->last = out->last;
-    } else if ((flags & OPF_INPLACE) && in_arena(r) && r->last == n->index && value_bytes(in) == value_bytes(out)) {
+    } else if ((flags & OPF_INPLACE) && in_arena(r) && r->last == n->index && in->numel == out->numel &&
+               dtype_size(in->dtype) == dtype_size(out->dtype)) {
+      /* element i of the output overwrites exactly element i of the input:
+       * safe for any elementwise kernel, and only then (a broadcast input
+       * of equal byte size would be clobbered while still being read) */
       int again = 0; /* the same value twice among the inputs */
       for (int k = 1; k < n->nin; k++) again |= n->in[k] && root(n->in[k]) == r;
       if (!again) {

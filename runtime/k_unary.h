@@ -9,7 +9,8 @@
 
 MRTC_FN float u_relu(float x) { return x > 0.0f ? x : 0.0f; }
 MRTC_FN float u_leaky_relu(float x, float a) { return x >= 0.0f ? x : a * x; }
-MRTC_FN float u_clip(float x, float lo, float hi) { return x < lo ? lo : x > hi ? hi : x; }
+/* min(max(x, lo), hi): when lo > hi every value becomes hi, as ONNX says */
+MRTC_FN float u_clip(float x, float lo, float hi) { float v = x < lo ? lo : x; return v > hi ? hi : v; }
 MRTC_FN float u_sigmoid(float x) { return x >= 0.0f ? 1.0f / (1.0f + expf(-x)) : expf(x) / (1.0f + expf(x)); }
 MRTC_FN float u_hard_sigmoid(float x, float a, float b) { float v = a * x + b; return v < 0.0f ? 0.0f : v > 1.0f ? 1.0f : v; }
 MRTC_FN float u_hard_swish(float x) { return x * u_hard_sigmoid(x, 1.0f / 6.0f, 0.5f); }
