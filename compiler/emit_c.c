@@ -354,6 +354,8 @@ void emit_c(Graph *g, const Plan *p, const EmitOpt *o, Buf *c, Buf *h) {
   if (g->ninputs || g->noutputs) buf_puts(c, ", ");
   params(c, g);
   buf_puts(c, ") {\n  unsigned char *A = (unsigned char *)arena;\n  (void)A;\n");
+  for (int i = 0; i < g->ninputs; i++) buf_printf(c, "  (void)in%d;\n", i);
+  for (int i = 0; i < g->noutputs; i++) buf_printf(c, "  (void)out%d;\n", i);
   if (body.s) buf_puts(c, body.s);
   buf_puts(c, "  return 0;\n}\n\n");
   buf_printf(c, "#if defined(__GNUC__)\nstatic unsigned char %s_arena[%lld] __attribute__((aligned(64)));\n#else\n", N,

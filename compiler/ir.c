@@ -33,6 +33,17 @@ static const struct {
     [DT_COMPLEX64] = {"complex64", NULL, NULL, 0, 0},
     [DT_COMPLEX128] = {"complex128", NULL, NULL, 0, 0},
     [DT_BFLOAT16] = {"bfloat16", "uint16_t", "bf16", 2, 1},
+    /* known by name, no C representation */
+    [17] = {"float8e4m3fn", NULL, NULL, 0, 1},
+    [18] = {"float8e4m3fnuz", NULL, NULL, 0, 1},
+    [19] = {"float8e5m2", NULL, NULL, 0, 1},
+    [20] = {"float8e5m2fnuz", NULL, NULL, 0, 1},
+    [21] = {"uint4", NULL, NULL, 0, 0},
+    [22] = {"int4", NULL, NULL, 0, 0},
+    [23] = {"float4e2m1", NULL, NULL, 0, 1},
+    [24] = {"float8e8m0", NULL, NULL, 0, 1},
+    [25] = {"uint2", NULL, NULL, 0, 0},
+    [26] = {"int2", NULL, NULL, 0, 0},
 };
 
 static int dt_ok(DType t) { return t > 0 && t < DT_COUNT_; }

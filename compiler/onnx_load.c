@@ -87,22 +87,22 @@ static Value *tensor_from_proto(Graph *g, Onnx__TensorProto *t, const char *dir,
   if (t->has_raw_data) {
     if (t->raw_data.len != bytes)
       fatal("%s: %s: raw_data holds %zu bytes, shape %s needs %zu", cur_file, what, t->raw_data.len, shape_str(v), bytes);
-    memcpy(v->data, t->raw_data.data, bytes);
+    if (bytes) memcpy(v->data, t->raw_data.data, bytes);
     return v;
   }
   size_t have;
   switch (dt) {
   case DT_FLOAT:
     have = t->n_float_data;
-    if (have == (size_t)numel) memcpy(v->data, t->float_data, bytes);
+    if (have == (size_t)numel && bytes) memcpy(v->data, t->float_data, bytes);
     break;
   case DT_DOUBLE:
     have = t->n_double_data;
-    if (have == (size_t)numel) memcpy(v->data, t->double_data, bytes);
+    if (have == (size_t)numel && bytes) memcpy(v->data, t->double_data, bytes);
     break;
   case DT_INT64:
     have = t->n_int64_data;
-    if (have == (size_t)numel) memcpy(v->data, t->int64_data, bytes);
+    if (have == (size_t)numel && bytes) memcpy(v->data, t->int64_data, bytes);
     break;
   case DT_UINT32: case DT_UINT64:
     have = t->n_uint64_data;

@@ -110,9 +110,37 @@ Value *attr_tensor(Node *n, const char *name) {
 
 Value *node_in(Node *n, int i) { return i < n->nin ? n->in[i] : NULL; }
 
+/* the graph inputs that V depends on, as "'a', 'b'" (depth-first over producers) */
+static void runtime_roots(Value *v, Buf *b, int depth, unsigned char *seen, int nseen) {
+  if (!v || v->data || depth > 64) return;
+  if (v->id >= 0 && v->id < nseen) {
+    if (seen[v->id]) return;
+    seen[v->id] = 1;
+  }
+  if (v->is_input) {
+    buf_printf(b, "%s%s", b->len ? " " : "", v->name);
+    return;
+  }
+  if (v->producer)
+    for (int k = 0; k < v->producer->nin; k++) runtime_roots(v->producer->in[k], b, depth + 1, seen, nseen);
+}
+
 Value *need_const(Node *n, int i) {
   Value *v = node_in(n, i);
   if (!v) error_node(n, "input %d is required", i);
+  if (!v->data && !v->is_input) {
+    Buf roots = {0};
+    unsigned char seen[1 << 16] = {0};
+    runtime_roots(v, &roots, 0, seen, 1 << 16);
+    if (roots.len) {
+      Buf fix = {0};
+      char *list = xstrdup(roots.s);
+      for (char *t = strtok(list, " "); t; t = strtok(NULL, " ")) buf_printf(&fix, "%s--bind %s=FILE.npy", fix.len ? " " : "", t);
+      error_node(n, "input %d ('%s') must be known at compile time (it decides a shape or a branch) but depends on "
+                    "run-time input(s); fix their values with %s",
+                 i, v->name, fix.s);
+    }
+  }
   if (!v->data)
     error_node(n, "input %d ('%s') must be known at compile time (it decides a shape or a branch) but is a "
                   "run-time input; fix its value with --bind %s=FILE.npy",

@@ -21,6 +21,7 @@
 typedef struct SView {
   int rank;               /* collapsed; 0 = nothing to copy (empty) */
   int64_t dims[SV_MAX], st[SV_MAX];
+  int64_t dt[SV_MAX];     /* tiled: destination strides, dims in walking order */
   int64_t off;            /* elements */
   int esz;
   int tiled;              /* k_transpose rather than k_copy_strided */
@@ -58,13 +59,37 @@ void sview_set(Node *n, int rank, const int64_t *dims, const int64_t *st, int64_
   }
   v->rank = empty ? 0 : r;
   n->p = v;
+  if (!tiled || r < 2 || v->st[r - 1] == 1) {
+    v->tiled = 0;
+    return;
+  }
+  /* walk the source's contiguous dim second to last: tiles then read and
+   * write whole cache lines */
+  int64_t s = 1;
+  for (int d = r - 1; d >= 0; d--) {
+    v->dt[d] = s;
+    s *= v->dims[d];
+  }
+  for (int p = 0; p < r - 2; p++)
+    if (v->st[p] == 1) {
+      int64_t d0 = v->dims[p], s0 = v->st[p], t0 = v->dt[p];
+      for (int d = p; d < r - 2; d++) {
+        v->dims[d] = v->dims[d + 1];
+        v->st[d] = v->st[d + 1];
+        v->dt[d] = v->dt[d + 1];
+      }
+      v->dims[r - 2] = d0;
+      v->st[r - 2] = s0;
+      v->dt[r - 2] = t0;
+      break;
+    }
 }
 
 void sview_eval(Node *n, void *const *in, void *const *out) {
   SView *v = n->p;
   if (!v->rank) return;
   const unsigned char *src = (const unsigned char *)in[0] + v->off * v->esz;
-  if (v->tiled) k_transpose(v->rank, v->dims, v->st, out[0], src, v->esz);
+  if (v->tiled) k_transpose(v->rank, v->dims, v->st, v->dt, out[0], src, v->esz);
   else k_copy_strided(v->rank, v->dims, v->st, out[0], src, v->esz);
 }
 
@@ -79,9 +104,14 @@ void sview_emit(Node *n, Emitter *e) {
     emit(e, "memcpy(%s, %s + %lld, %lld);", y, x, (long long)v->off, (long long)(v->dims[0] * v->esz));
     return;
   }
-  const char *tiled = v->tiled && v->st[v->rank - 1] != 1 ? "k_transpose" : "k_copy_strided";
-  emit_need(e, !strcmp(tiled, "k_transpose") ? "k_transpose" : "k_copy");
-  emit(e, "%s(%d, %s, %s, %s, %s + %lld, %d);", tiled, v->rank, emit_i64s(e, v->dims, v->rank),
+  if (v->tiled) {
+    emit_need(e, "k_transpose");
+    emit(e, "k_transpose(%d, %s, %s, %s, %s, %s + %lld, %d);", v->rank, emit_i64s(e, v->dims, v->rank),
+         emit_i64s(e, v->st, v->rank), emit_i64s(e, v->dt, v->rank), y, x, (long long)v->off, v->esz);
+    return;
+  }
+  emit_need(e, "k_copy");
+  emit(e, "k_copy_strided(%d, %s, %s, %s, %s + %lld, %d);", v->rank, emit_i64s(e, v->dims, v->rank),
        emit_i64s(e, v->st, v->rank), y, x, (long long)v->off, v->esz);
 }
 
