@@ -12,7 +12,8 @@
  * [-pb, in + pe) (count_include_pad = 1; windows that ceil_mode lets run
  * past the end padding do not count the overhang).  MaxPool can also write
  * the flat index of each maximum (ONNX Indices: over N C D H W, row-major,
- * or with the spatial part column-major when storage_order = 1).
+ * or with the spatial part column-major when storage_order = 1), and
+ * k_maxunpool scatters such values back.
  */
 #ifndef MRTC_K_POOL_H
 #define MRTC_K_POOL_H
@@ -131,6 +132,30 @@ MRTC_FN int64_t k_pool_taps(int64_t start, int64_t dil, int64_t K, int64_t n, in
       })                                                                                             \
     }                                                                                                \
   }
+
+/* MaxUnpool: Y is zero except at the positions of ind, which hold X.  The
+ * indices are flat over IDIMS (the shape MaxUnpool infers from the pooling
+ * geometry); Y has shape ODIMS (output_shape, which may be larger: the
+ * extra space is at the end of each dim).  Positions outside Y are skipped. */
+MRTC_FN void k_maxunpool(int64_t n, int64_t esize, const void *x, const int64_t *ind, void *y, int rank,
+                         const int64_t *idims, const int64_t *odims) {
+  int64_t i, ni = 1, no = 1;
+  int d;
+  for (d = 0; d < rank; d++) ni *= idims[d], no *= odims[d];
+  memset(y, 0, (size_t)(no * esize));
+  for (i = 0; i < n; i++) {
+    int64_t r = ind[i], o = 0, mul = 1;
+    if (r < 0 || r >= ni) continue;
+    for (d = rank - 1; d >= 0; d--) {
+      int64_t c = r % idims[d];
+      r /= idims[d];
+      if (c >= odims[d]) break;
+      o += c * mul;
+      mul *= odims[d];
+    }
+    if (d < 0) memcpy((char *)y + o * esize, (const char *)x + i * esize, (size_t)esize);
+  }
+}
 
 MRTC_MAXPOOL(float, f32, -INFINITY)
 MRTC_MAXPOOL(double, f64, -INFINITY)

@@ -9,12 +9,15 @@
  * Opset differences honoured:
  *   BatchNormalization  opset < 9: `spatial` = 0 normalizes per feature
  *     (statistics of shape C x D1 x ... x Dn); opset < 7: is_test and
- *     consumed_inputs are accepted (only inference is supported there, so
- *     the mean/var/saved_* outputs of training are refused).  From opset 14
- *     training_mode = 1 uses the batch's statistics and may output the
- *     updated running mean and variance.
+ *     consumed_inputs are accepted.  Before opset 14 only inference is
+ *     supported: a node with the training outputs (mean, var, saved_mean,
+ *     saved_var) is refused, and a single-output node uses the given mean and
+ *     var whatever is_test says.  From opset 14 training_mode = 1 uses the
+ *     batch's statistics (population variance) and may output the updated
+ *     running mean and variance.
  *   GroupNormalization  opset < 21: scale and bias hold one value per group;
- *     from 21 one per channel.
+ *     from 21 one per channel (before 21, C values are also read as one per
+ *     channel: the only reading of that size).
  *   LayerNormalization / RMSNormalization / GroupNormalization: stash_type
  *     (the precision of the statistics) is float or double; statistics are
  *     always accumulated in double here, which meets either.
@@ -28,9 +31,9 @@ enum { K_BN, K_BN_TRAIN, K_GROUP, K_LAYER, K_LP, K_MVN, K_LRN };
 
 typedef struct NormP {
   int kind;
-  int64_t N, C, S;       /* batch norm, LRN; group norm: N, G = C, CG = S2 */
-  int64_t CG;
-  int per_channel;       /* group norm scale/bias per channel */
+  int64_t N, C, S;       /* x as N x C x S (batch norm, LRN); group norm: C = groups */
+  int64_t CG;            /* group norm: channels per group */
+  int per_channel;       /* group norm: scale/bias per channel (else per group) */
   int64_t outer, inner, mid; /* layer/RMS norm, Lp norm */
   int64_t ss, bs;        /* scale/bias strides (1 or 0) */
   int rms, p;
@@ -74,7 +77,7 @@ static void stash_type(Node *n) {
 
 static void batchnorm_infer(Node *n) {
   Value *x = n->in[0];
-  int train = n->opset >= 14 && attr_int(n, "training_mode", 0);
+  int train = attr_int(n, "training_mode", 0) != 0;
   NormP *p = norm_new(n, train ? K_BN_TRAIN : K_BN);
   p->eps = attr_float(n, "epsilon", 1e-5f);
   p->momentum = attr_float(n, "momentum", 0.9f);
@@ -83,11 +86,12 @@ static void batchnorm_infer(Node *n) {
   for (int k = 1; k < n->nout; k++)
     if (n->out[k] && (!train || k > 2))
       error_node(n, "output %d: training outputs are not supported (%s)", k,
-                 n->opset >= 14 ? "only running_mean and running_var with training_mode = 1" : "inference only before opset 14");
+                 n->opset >= 14 ? "only running_mean and running_var with training_mode = 1"
+                                : "inference only before opset 14; drop the mean/var/saved_* outputs");
   p->N = x->dims[0];
   p->C = x->rank > 1 ? x->dims[1] : 1;
   p->S = x->rank > 2 ? shape_numel(x->rank - 2, x->dims + 2) : 1;
-  if (n->opset < 9 && !attr_int(n, "spatial", 1)) {
+  if (!attr_int(n, "spatial", 1)) {
     /* per-feature statistics: each of C x D1 x ... x Dn is its own channel */
     p->C *= p->S;
     p->S = 1;

@@ -1,10 +1,10 @@
 /*
- * op_pool.c: MaxPool (with optional Indices), AveragePool, LpPool and their
- * Global forms, lowered to runtime/k_pool.h.  Geometry (kernel_shape,
- * strides, dilations, pads, auto_pad, ceil_mode) comes from conv_geometry()
- * and conv_pads() in op_conv.c, then is right-aligned into the kernel's
- * three spatial dims.  Global pooling flattens the spatial dims into one and
- * uses a kernel the size of the input.
+ * op_pool.c: MaxPool (with optional Indices), AveragePool, LpPool, their
+ * Global forms and MaxUnpool, lowered to runtime/k_pool.h.  Geometry
+ * (kernel_shape, strides, dilations, pads, auto_pad, ceil_mode) comes from
+ * conv_geometry() and conv_pads() in op_conv.c, then is right-aligned into
+ * the kernel's three spatial dims.  Global pooling flattens the spatial dims
+ * into one and uses a kernel the size of the input.
  *
  * Opset differences honoured: MaxPool's Indices output exists from opset 8;
  * LpPool's p is a float attribute at opset 1 and an int later; the rest
@@ -140,10 +140,65 @@ static void pool_emit(Node *n, Emitter *e) {
     emit(e, "  k_lppool_%s(&s, %s, %s, %.17g); }", tag, x, y, p->p);
 }
 
+/* MaxUnpool: the indices address the shape inferred from the pooling
+ * geometry, (in - 1) * stride + kernel - pads; the output has that shape or
+ * output_shape (a constant input). */
+typedef struct UnpoolP {
+  int64_t idims[MAX_RANK];
+} UnpoolP;
+
+static void maxunpool_infer(Node *n) {
+  Value *x = n->in[0], *ind = n->in[1];
+  if (ind->dtype != DT_INT64) error_node(n, "indices must be int64, got %s", dtype_name(ind->dtype));
+  if (ind->numel != x->numel) error_node(n, "indices %s and X %s differ in size", shape_str(ind), shape_str(x));
+  if (!dtype_size(x->dtype)) error_node(n, "input type %s is not supported", dtype_name(x->dtype));
+  if (x->rank < 3) error_node(n, "input %s must be N x C x spatial dims", shape_str(x));
+  int nsp = x->rank - 2;
+  UnpoolP *p = xalloc(sizeof *p);
+  int64_t *id = p->idims, od[MAX_RANK];
+  int64_t k[MAX_RANK], st[MAX_RANK], dil[MAX_RANK], pads[2 * MAX_RANK] = {0};
+  conv_geometry(n, nsp, NULL, k, st, dil);
+  int np = attr_ints(n, "pads", pads, 2 * MAX_RANK);
+  if (np >= 0 && np != 2 * nsp) error_node(n, "pads has %d values, expected %d", np, 2 * nsp);
+  id[0] = x->dims[0], id[1] = x->dims[1];
+  for (int d = 0; d < nsp; d++) {
+    id[2 + d] = (x->dims[2 + d] - 1) * st[d] + k[d] - pads[d] - pads[nsp + d];
+    if (id[2 + d] <= 0) error_node(n, "output size %lld along spatial dim %d", (long long)id[2 + d], d);
+  }
+  memcpy(od, id, sizeof od);
+  if (node_in(n, 2)) {
+    int cnt;
+    int64_t *s = const_ints(n, 2, &cnt);
+    if (cnt != x->rank) error_node(n, "output_shape has %d values, expected %d", cnt, x->rank);
+    for (int d = 0; d < cnt; d++) {
+      if (s[d] < 0) error_node(n, "negative output_shape");
+      od[d] = s[d];
+    }
+  }
+  value_set_shape(n->out[0], x->dtype, x->rank, od);
+  n->p = p;
+}
+
+static void maxunpool_eval(Node *n, void *const *in, void *const *out) {
+  UnpoolP *p = n->p;
+  k_maxunpool(n->in[0]->numel, dtype_size(n->in[0]->dtype), in[0], in[1], out[0], n->out[0]->rank, p->idims,
+              n->out[0]->dims);
+}
+
+static void maxunpool_emit(Node *n, Emitter *e) {
+  emit_need(e, "k_pool");
+  UnpoolP *p = n->p;
+  Value *y = n->out[0];
+  emit(e, "k_maxunpool(%lld, %d, %s, %s, %s, %d, %s, %s);", (long long)n->in[0]->numel, dtype_size(n->in[0]->dtype),
+       eref(e, n->in[0]), eref(e, n->in[1]), eref(e, y), y->rank, emit_i64s(e, p->idims, y->rank),
+       emit_i64s(e, y->dims, y->rank));
+}
+
 #define POOL_ATTRS "auto_pad,ceil_mode,dilations,kernel_shape,pads,strides"
 const OpDef opdef_MaxPool = {POOL_ATTRS ",storage_order", 1, 1, 1, 2, maxpool_infer, pool_eval, pool_emit, 0};
 const OpDef opdef_AveragePool = {POOL_ATTRS ",count_include_pad", 1, 1, 1, 1, avgpool_infer, pool_eval, pool_emit, 0};
 const OpDef opdef_LpPool = {POOL_ATTRS ",p", 1, 1, 1, 1, lppool_infer, pool_eval, pool_emit, 0};
 const OpDef opdef_GlobalMaxPool = {"", 1, 1, 1, 1, gmaxpool_infer, pool_eval, pool_emit, 0};
 const OpDef opdef_GlobalAveragePool = {"", 1, 1, 1, 1, gavgpool_infer, pool_eval, pool_emit, 0};
+const OpDef opdef_MaxUnpool = {"kernel_shape,pads,strides", 2, 3, 1, 1, maxunpool_infer, maxunpool_eval, maxunpool_emit, 0};
 const OpDef opdef_GlobalLpPool = {"p", 1, 1, 1, 1, glppool_infer, pool_eval, pool_emit, 0};
