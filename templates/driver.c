@@ -244,6 +244,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--bench") && i + 1 < argc) bench = atoi(argv[++i]);
     else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       printf("usage: %s [INPUT.npy|INPUT.pb ...] [-o DIR] [--bench N]\n", argv[0]);
+      for (k = 0; k < MRTC_NIN; k++) printf("  input %d: %s\n", k, mrtc_in_names[k]);
+      for (k = 0; k < MRTC_NOUT; k++) printf("  output %d: %s -> DIR/output_%d.npy\n", k, mrtc_out_names[k], k);
       return 0;
     } else if (argv[i][0] == '-' && argv[i][1]) die(argv[i], "unknown option");
     else if (nfiles < 64) files[nfiles++] = argv[i];

@@ -88,7 +88,13 @@ static const char *fn_of(int op) {
   return NULL;
 }
 
+/* Types other than float, double, int32, int64 and bool go to the typed
+ * engine in op_elementwise2.c. */
 static void binary_infer(Node *n) {
+  if (e2_binary_handles(n)) {
+    e2_infer(n);
+    return;
+  }
   BinP *p = xalloc(sizeof *p);
   Value *x = n->in[0];
   DType t = x->dtype;
@@ -213,6 +219,10 @@ static void run_step(const BinP *p, const Step *s, const void *a, const void *b,
 }
 
 static void binary_eval(Node *n, void *const *in, void *const *out) {
+  if (e2_binary_handles(n)) {
+    e2_eval(n, in, out);
+    return;
+  }
   BinP *p = n->p;
   Value *o = n->out[0];
   if (p->steps[0].b == -2) { /* one input: broadcast copy via y = x */
@@ -230,6 +240,10 @@ static void binary_eval(Node *n, void *const *in, void *const *out) {
 }
 
 static void binary_emit(Node *n, Emitter *e) {
+  if (e2_binary_handles(n)) {
+    e2_emit(n, e);
+    return;
+  }
   BinP *p = n->p;
   Value *o = n->out[0];
   emit_need(e, "k_binary");

@@ -6,7 +6,8 @@
  * BitwiseAnd, BitwiseOr, BitwiseXor.
  *
  * The same engine also serves the ops of op_unary.c (Abs, Neg, Sign, Relu,
- * Clip, Ceil, Floor, Round) and op_binary.c (Add, Sub, Mul, Div, Max, Min,
+ * Clip, Ceil, Floor, Round; Exp, Log, Sqrt, ... without parameters for the
+ * float types other than float32) and op_binary.c (Add, Sub, Mul, Div, Max, Min,
  * Sum, Mean, comparisons) for the types those files do not cover
  * (e2_unary_handles / e2_binary_handles say when), through e2_infer,
  * e2_eval and e2_emit.
@@ -181,6 +182,26 @@ static int unary_code(int op) {
   case OP_Round: return E2_ROUND;
   case OP_Not: return E2_NOT;
   case OP_BitwiseNot: return E2_BITNOT;
+  case OP_Exp: return E2_EXP;
+  case OP_Log: return E2_LOG;
+  case OP_Sqrt: return E2_SQRT;
+  case OP_Reciprocal: return E2_RECIP;
+  case OP_Tanh: return E2_TANH;
+  case OP_Sigmoid: return E2_SIGMOID;
+  case OP_Erf: return E2_ERF;
+  case OP_Sin: return E2_SIN;
+  case OP_Cos: return E2_COS;
+  case OP_Tan: return E2_TAN;
+  case OP_Asin: return E2_ASIN;
+  case OP_Acos: return E2_ACOS;
+  case OP_Atan: return E2_ATAN;
+  case OP_Sinh: return E2_SINH;
+  case OP_Cosh: return E2_COSH;
+  case OP_Asinh: return E2_ASINH;
+  case OP_Acosh: return E2_ACOSH;
+  case OP_Atanh: return E2_ATANH;
+  case OP_Softplus: return E2_SOFTPLUS;
+  case OP_Softsign: return E2_SOFTSIGN;
   default: return -1;
   }
 }
@@ -209,7 +230,7 @@ static int binary_code(int op) {
 
 int e2_unary_handles(Node *n) {
   int c = unary_code(n->op);
-  return c >= 0 && c <= E2_ROUND && n->nin >= 1 && n->in[0] && n->in[0]->dtype != DT_FLOAT;
+  return c >= 0 && c != E2_NOT && c != E2_BITNOT && n->nin >= 1 && n->in[0] && n->in[0]->dtype != DT_FLOAT;
 }
 
 int e2_binary_handles(Node *n) {
@@ -277,6 +298,7 @@ void e2_infer(Node *n) {
   int uc = unary_code(n->op);
   if (uc >= 0) {
     if (t == DT_BOOL && n->op != OP_Not) error_node(n, "input type bool is not supported");
+    if (uc >= E2_EXP && !dtype_is_float(t)) error_node(n, "input type %s is not supported (float types only)", dtype_name(t));
     p->kind = K_UNARY;
     p->op = uc;
     if (uc == E2_CLIP) {

@@ -63,79 +63,21 @@ typedef struct UnaryP {
   const char *fn;
   void *f;
   float p[3];
-  const char *expr;   /* typed path (non-float inputs): C expression in x */
 } UnaryP;
 
-/* Non-float inputs (double, integers): a C expression per op, evaluated by
- * the interpreter in the same type via typed_eval below.  Integer results
- * are exact; double uses the C library in double. */
-typedef struct TypedRow {
-  int op;
-  int ints;          /* valid for integer types */
-  const char *expr;  /* in terms of x */
-} TypedRow;
-
-static const TypedRow typed_rows[] = {
-    {OP_Abs, 1, "(x < 0 ? -x : x)"},      {OP_Neg, 1, "(-x)"},
-    {OP_Sign, 1, "(x > 0 ? 1 : x < 0 ? -1 : 0)"}, {OP_Relu, 1, "(x > 0 ? x : 0)"},
-    {OP_Exp, 0, "exp(x)"},    {OP_Log, 0, "log(x)"},     {OP_Sqrt, 0, "sqrt(x)"},  {OP_Tanh, 0, "tanh(x)"},
-    {OP_Sigmoid, 0, "(1.0 / (1.0 + exp(-x)))"}, {OP_Ceil, 0, "ceil(x)"}, {OP_Floor, 0, "floor(x)"},
-    {OP_Round, 0, "nearbyint(x)"}, {OP_Reciprocal, 0, "(1.0 / x)"}, {OP_Erf, 0, "erf(x)"},
-    {OP_Sin, 0, "sin(x)"}, {OP_Cos, 0, "cos(x)"}, {OP_Tan, 0, "tan(x)"},
-};
-
-static double typed_f64(int op, double x) {
-  switch (op) {
-  case OP_Abs: return x < 0 ? -x : x;
-  case OP_Neg: return -x;
-  case OP_Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
-  case OP_Relu: return x > 0 ? x : 0;
-  case OP_Exp: return exp(x);
-  case OP_Log: return log(x);
-  case OP_Sqrt: return sqrt(x);
-  case OP_Tanh: return tanh(x);
-  case OP_Sigmoid: return 1.0 / (1.0 + exp(-x));
-  case OP_Ceil: return ceil(x);
-  case OP_Floor: return floor(x);
-  case OP_Round: return nearbyint(x);
-  case OP_Reciprocal: return 1.0 / x;
-  case OP_Erf: return erf(x);
-  case OP_Sin: return sin(x);
-  case OP_Cos: return cos(x);
-  case OP_Tan: return tan(x);
-  }
-  return x;
-}
-
-static int64_t typed_i64(int op, int64_t x) {
-  switch (op) {
-  case OP_Abs: return x < 0 ? -x : x;
-  case OP_Neg: return -x;
-  case OP_Sign: return x > 0 ? 1 : x < 0 ? -1 : 0;
-  case OP_Relu: return x > 0 ? x : 0;
-  }
-  return x;
-}
-
+/* Non-float32 inputs (integers, double, float16, bfloat16) are handled by
+ * the typed engine in op_elementwise2.c. */
 static void unary_infer(Node *n) {
+  if (e2_unary_handles(n)) {
+    e2_infer(n);
+    return;
+  }
   const UnaryRow *r = NULL;
   for (size_t i = 0; i < sizeof rows / sizeof *rows; i++)
     if (rows[i].op == n->op) r = &rows[i];
   Value *x = n->in[0];
+  if (x->dtype != DT_FLOAT) error_node(n, "input '%s' has type %s; only float is supported for this op", x->name, dtype_name(x->dtype));
   UnaryP *p = xalloc(sizeof *p);
-  if (x->dtype != DT_FLOAT) {
-    const TypedRow *t = NULL;
-    for (size_t i = 0; i < sizeof typed_rows / sizeof *typed_rows; i++)
-      if (typed_rows[i].op == n->op) t = &typed_rows[i];
-    int isint = !dtype_is_float(x->dtype) && x->dtype != DT_BOOL && dtype_supported(x->dtype);
-    if (!t || !(x->dtype == DT_DOUBLE || (isint && t->ints)))
-      error_node(n, "input '%s' has type %s, which this op does not support", x->name, dtype_name(x->dtype));
-    p->row = r;
-    p->expr = t->expr;
-    value_set_shape(n->out[0], x->dtype, x->rank, x->dims);
-    n->p = p;
-    return;
-  }
   p->row = r;
   p->fn = r->fn;
   p->f = r->f;
@@ -159,15 +101,11 @@ static void unary_infer(Node *n) {
 }
 
 static void unary_eval(Node *n, void *const *in, void *const *out) {
-  UnaryP *p = n->p;
-  if (p->expr) {
-    DType t = n->in[0]->dtype;
-    for (int64_t i = 0; i < n->in[0]->numel; i++) {
-      if (t == DT_DOUBLE) elem_set_f64(out[0], t, i, typed_f64(n->op, elem_get_f64(in[0], t, i)));
-      else elem_set_i64(out[0], t, i, typed_i64(n->op, elem_get_i64(in[0], t, i)));
-    }
+  if (e2_unary_handles(n)) {
+    e2_eval(n, in, out);
     return;
   }
+  UnaryP *p = n->p;
   const float *x = in[0];
   float *y = out[0];
   int64_t cnt = n->in[0]->numel;
@@ -182,13 +120,11 @@ static void unary_eval(Node *n, void *const *in, void *const *out) {
 }
 
 static void unary_emit(Node *n, Emitter *e) {
-  UnaryP *p = n->p;
-  if (p->expr) {
-    const char *ct = dtype_ctype(n->in[0]->dtype);
-    emit(e, "{ int64_t i; for (i = 0; i < %lld; i++) { %s x = %s[i]; %s[i] = (%s)%s; } }", (long long)n->in[0]->numel, ct,
-         eref(e, n->in[0]), eref(e, n->out[0]), ct, p->expr);
+  if (e2_unary_handles(n)) {
+    e2_emit(n, e);
     return;
   }
+  UnaryP *p = n->p;
   emit_need(e, "k_unary");
   Buf args = {0};
   for (int k = 0; k < p->row->np; k++) buf_printf(&args, ", %s", fmt_float(p->p[k]));
