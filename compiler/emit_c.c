@@ -73,7 +73,7 @@ static const char *fmt_float_bare(float f) {
   if (isinf(f)) return f > 0 ? "INFINITY" : "-INFINITY";
   if (f == 0) return signbit(f) ? "-0." : "0";
   char s[48];
-  for (int prec = 6; prec <= 9; prec++) {
+  for (int prec = 1; prec <= 9; prec++) {
     snprintf(s, sizeof s, "%.*g", prec, (double)f);
     if ((float)strtod(s, NULL) == f) break;
   }

@@ -32,6 +32,14 @@ typedef struct Opts {
   int nfiles;
   ShapeOpt so;
   int dump_ir, dump_plan, keep;
+  int no_fuse;     /* skip fuse.c */
+  const char *cpu; /* --cpu: -march for the C compiler */
+  /* precision and quantization (quantize.c) */
+  const char *config, *precision, *calib_cache, *labels;
+  char **calib, **data;
+  int ncalib, ndata;
+  QConfig *qc;     /* NULL: fp32 throughout (but for QDQ pairs) */
+  int float_only;  /* not even QDQ pairs on int8 kernels (eval's reference) */
   double rtol, atol;
 } Opts;
 
@@ -41,6 +49,8 @@ static void usage(FILE *f) {
         "       mrtc inspect MODEL.onnx [options]        graph summary, MACs, weights, memory plan\n"
         "       mrtc compare GOT EXPECTED [--rtol R] [--atol A]\n"
         "       mrtc accuracy LOGITS.npy LABELS.npy      top-1 accuracy of stacked outputs\n"
+        "       mrtc eval MODEL.onnx --config C.json --calib X.npy --data X.npy [--labels Y.npy]\n"
+        "                                                top-1 and SQNR of the quantized model against fp32\n"
         "options:\n"
         "  -o FILE            output: .c (+ .h beside it), .o, or an executable\n"
         "  -n NAME            symbol prefix (default: from the output file name)\n"
@@ -50,7 +60,14 @@ static void usage(FILE *f) {
         "  -O0 -O1 -O2 -O3 -Os optimization level for the C compiler (default -O2)\n"
         "  --cc CC            C compiler for .o and executables (default $CC or cc)\n"
         "  --cflags FLAGS     extra flags for that compiler\n"
+        "  --cpu CPU          target of .o and executables: native (default), x86-64-v4 (AVX-512),\n"
+        "                     x86-64-v3 (AVX2), generic (no -march); model.c itself builds anywhere\n"
+        "  --no-fuse          keep BatchNorm, Add and activations as separate nodes (no fusion)\n"
         "  --config FILE.json precision/quantization config\n"
+        "  --precision P      default precision of every layer: fp32, fp16, int8 or auto\n"
+        "  --calib FILE.npy   calibration samples (one file per graph input, samples along the first axis;\n"
+        "                     repeat the option or separate with commas; or a directory of .npy files)\n"
+        "  --calib-cache FILE reuse (or write) the calibration statistics\n"
         "  --report FILE.json write a JSON report of the compile\n"
         "  --dump-ir          print the IR after shape inference and folding\n"
         "  --dump-plan        print the memory plan\n"
@@ -77,7 +94,7 @@ static void parse_args(int argc, char **argv, Opts *o) {
   o->files = xalloc(sizeof(char *) * (argc + 1));
   int i = 1;
   if (argc > 1 && (!strcmp(argv[1], "run") || !strcmp(argv[1], "inspect") || !strcmp(argv[1], "compare") ||
-                   !strcmp(argv[1], "accuracy"))) {
+                   !strcmp(argv[1], "accuracy") || !strcmp(argv[1], "eval"))) {
     o->cmd = argv[1];
     i = 2;
   }
@@ -91,13 +108,25 @@ static void parse_args(int argc, char **argv, Opts *o) {
     else if (!strcmp(a, "--report")) o->report = need_arg(argc, argv, &i);
     else if (!strcmp(a, "--cc")) o->cc = need_arg(argc, argv, &i);
     else if (!strcmp(a, "--cflags")) o->cflags = need_arg(argc, argv, &i);
-    else if (!strcmp(a, "--config") || !strcmp(a, "--calib") || !strcmp(a, "--precision"))
-      fatal("option '%s': precision and quantization are not implemented in this version (fp32 only)", a);
+    else if (!strcmp(a, "--config")) o->config = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--precision")) o->precision = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--calib-cache")) o->calib_cache = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--labels")) o->labels = need_arg(argc, argv, &i);
+    else if (!strcmp(a, "--calib") || !strcmp(a, "--data")) {
+      int cal = a[2] == 'c';
+      char *list = xstrdup(need_arg(argc, argv, &i));
+      for (char *t = strtok(list, ","); t; t = strtok(NULL, ",")) {
+        if (cal) add_spec(&o->calib, &o->ncalib, t);
+        else add_spec(&o->data, &o->ndata, t);
+      }
+    }
     else if (!strcmp(a, "--rtol")) o->rtol = atof(need_arg(argc, argv, &i));
     else if (!strcmp(a, "--atol")) o->atol = atof(need_arg(argc, argv, &i));
     else if (!strcmp(a, "--dump-ir")) o->dump_ir = 1;
     else if (!strcmp(a, "--dump-plan")) o->dump_plan = 1;
     else if (!strcmp(a, "--no-fold")) o->so.no_fold = 1;
+    else if (!strcmp(a, "--no-fuse")) o->no_fuse = 1;
+    else if (!strcmp(a, "--cpu")) o->cpu = need_arg(argc, argv, &i);
     else if (!strcmp(a, "--keep")) o->keep = 1;
     else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3") || !strcmp(a, "-Os"))
       o->opt = a;
@@ -135,6 +164,8 @@ static Graph *front(Opts *o, Plan *plan) {
   if (!o->model) fatal("no model given (see mrtc --help)");
   Graph *g = onnx_load(o->model);
   shape_infer(g, &o->so);
+  if (!o->no_fuse) fuse_graph(g);
+  if (o->qc || !o->float_only) quantize_graph(g, o->qc); /* without a config: only a model's QDQ pairs */
   plan_memory(g, plan);
   if (o->dump_ir) graph_dump(g, stdout);
   if (o->dump_plan) plan_dump(g, plan, stdout);
@@ -205,8 +236,17 @@ static void write_report(const char *path, Graph *g, const Plan *p, double secs)
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
     if (n->dead) continue;
-    buf_printf(&r, "%s    {\"name\": \"%s\", \"op\": \"%s\", \"precision\": \"fp32\", \"macs\": %lld, \"output\": \"%s\"}",
-               first ? "" : ",\n", n->name, n->op_type, (long long)n->macs, shape_str(n->out[0]));
+    int64_t wb = 0;
+    for (int k = 0; k < n->nin; k++)
+      if (n->in[k] && n->in[k]->data) wb += value_bytes(n->in[k]);
+    Value *o = NULL; /* first named output (RNN's Y may be unnamed) */
+    for (int k = n->nout - 1; k >= 0; k--)
+      if (n->out[k]) o = n->out[k];
+    buf_printf(&r, "%s    {\"name\": \"%s\", \"op\": \"%s\", \"precision\": \"%s\", \"why\": \"%s\", \"macs\": %lld, "
+                   "\"weights_bytes\": %lld, \"output\": \"%s\"%s%s%s%s%s}",
+               first ? "" : ",\n", n->name, n->op_type, prec_name(n->precision), n->why ? n->why : "default",
+               (long long)n->macs, (long long)wb, o ? shape_str(o) : "", n->fused ? ", \"fused\": \"" : "",
+               n->fused ? n->fused : "", n->fused ? "\"" : "", n->qinfo ? ", " : "", n->qinfo ? n->qinfo : "");
     first = 0;
   }
   buf_puts(&r, "\n  ]\n}\n");
@@ -251,6 +291,11 @@ static int cmd_compile(Opts *o) {
     argv[ac++] = (char *)cc;
     argv[ac++] = (char *)o->opt;
     argv[ac++] = "-std=c99";
+    /* --cpu: the kernels pick AVX-512 / AVX2 / portable code from the target macros */
+    const char *cpu = o->cpu ? o->cpu : "native";
+    if (strcmp(cpu, "native") && strcmp(cpu, "x86-64-v4") && strcmp(cpu, "x86-64-v3") && strcmp(cpu, "generic"))
+      fatal("unknown --cpu '%s' (native, x86-64-v4, x86-64-v3 or generic)", cpu);
+    if (strcmp(cpu, "generic")) argv[ac++] = fmt("-march=%s", cpu);
     if (o->cflags) {
       char *fl = xstrdup(o->cflags);
       for (char *t = strtok(fl, " "); t && ac < 50; t = strtok(NULL, " ")) argv[ac++] = t;
@@ -292,20 +337,40 @@ static int cmd_run(Opts *o) {
   Plan plan;
   Graph *g = front(o, &plan);
   if (o->nfiles != g->ninputs) fatal("%s: the model takes %d inputs, %d given", o->model, g->ninputs, o->nfiles);
-  Value **ins = xalloc(sizeof(Value *) * (g->ninputs + 1));
+  Value **ins = xalloc(sizeof(Value *) * (g->ninputs + 1)), **one = xalloc(sizeof(Value *) * (g->ninputs + 1));
+  /* like the executable: a file holding K times the input runs K inferences, outputs stacked */
+  int64_t reps = 1;
   for (int i = 0; i < g->ninputs; i++) {
     ins[i] = tensor_file_read(o->files[i]);
-    if (ins[i]->dtype != g->inputs[i]->dtype || ins[i]->numel != g->inputs[i]->numel)
+    int64_t n = g->inputs[i]->numel, r = n && ins[i]->numel % n == 0 ? ins[i]->numel / n : 0;
+    if (ins[i]->dtype != g->inputs[i]->dtype || !r || (i && r != reps))
       fatal("%s: holds %s, the model's input %d ('%s') is %s", o->files[i], shape_str(ins[i]), i, g->inputs[i]->name,
             shape_str(g->inputs[i]));
+    reps = r;
   }
-  interp_run(g, ins);
+  char **outs = xalloc(sizeof(char *) * (g->noutputs + 1));
+  for (int r = 0; r < reps; r++) {
+    calib_sample(g, ins, r, one);
+    interp_run(g, one);
+    for (int i = 0; i < g->noutputs; i++) {
+      Value *v = g->outputs[i];
+      size_t nb = (size_t)value_bytes(v);
+      if (!r) outs[i] = xalloc(nb * (size_t)reps + 1);
+      memcpy(outs[i] + nb * (size_t)r, v->data ? v->data : v->rt, nb);
+    }
+    if (reps > 1) calib_free_rt(g);
+  }
   const char *dir = o->out ? o->out : ".";
   mkdir(dir, 0777);
   for (int i = 0; i < g->noutputs; i++) {
     Value *v = g->outputs[i];
     const char *path = fmt("%s/output_%d.npy", dir, i);
-    if (npy_write(path, v->dtype, v->rank, v->dims, v->data ? v->data : v->rt)) fatal("%s: cannot write file", path);
+    int64_t dims[MAX_RANK + 1];
+    int rank = v->rank ? v->rank : 1;
+    for (int d = 0; d < v->rank; d++) dims[d] = v->dims[d];
+    if (!v->rank) dims[0] = 1;
+    dims[0] *= reps;
+    if (npy_write(path, v->dtype, reps > 1 ? rank : v->rank, dims, outs[i])) fatal("%s: cannot write file", path);
   }
   return 0;
 }
@@ -390,6 +455,22 @@ static int cmd_accuracy(Opts *o) {
   return 0;
 }
 
+/* mrtc eval: the float and the quantized graph side by side on --data */
+static int cmd_eval(Opts *o) {
+  if (!o->qc) o->qc = config_load(NULL); /* a QDQ model: its own int8 layers */
+  if (!o->ndata) fatal("eval: give the evaluation samples with --data X.npy (one per graph input, samples along the first axis)");
+  Plan plan;
+  QConfig *qc = o->qc;
+  o->qc = NULL;
+  o->float_only = 1;
+  Graph *fg = front(o, &plan);
+  o->qc = qc;
+  o->float_only = 0;
+  Graph *qg = front(o, &plan);
+  quant_eval(fg, qg, o->data, o->ndata, o->labels);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   Opts o = {0};
   if (argc < 2) {
@@ -397,9 +478,15 @@ int main(int argc, char **argv) {
     return 1;
   }
   parse_args(argc, argv, &o);
+  if (o.config || o.precision) {
+    o.qc = config_load(o.config);
+    config_apply_options(o.qc, o.precision, o.calib, o.ncalib, o.calib_cache);
+  } else if (o.ncalib || o.calib_cache)
+    fatal("--calib and --calib-cache need --config FILE.json or --precision int8");
   if (!o.cmd) return cmd_compile(&o);
   if (!strcmp(o.cmd, "run")) return cmd_run(&o);
   if (!strcmp(o.cmd, "inspect")) return cmd_inspect(&o);
   if (!strcmp(o.cmd, "accuracy")) return cmd_accuracy(&o);
+  if (!strcmp(o.cmd, "eval")) return cmd_eval(&o);
   return cmd_compare(&o);
 }

@@ -167,6 +167,18 @@ struct Node {
   int64_t scratch_bytes; /* temporary arena space the kernel needs (infer sets) */
   int64_t scratch_off;   /* planned offset of that space */
   int64_t macs;          /* multiply-accumulates (infer sets; for inspect) */
+  /* fuse.c: an epilogue absorbed into this node (Conv, Gemm, MatMul) */
+  int fuse_act;          /* FUSE_ACT_* (= MRTC_ACT_* of runtime/k_gemm.h), applied last */
+  float fuse_p0, fuse_p1; /* its parameters: Clip min/max, LeakyRelu alpha, HardSigmoid alpha/beta */
+  int fuse_res;          /* index in in[] of an added tensor shaped like the output (residual Add), 0 = none */
+  int fuse_bias;         /* index in in[] of an added per-column bias (MatMul + Add), 0 = none */
+  char *fused;           /* names of the absorbed nodes, "bn1 + relu1" (for -v and --report) */
+  /* quantize.c: the precision the node runs in (PREC_*), why it was chosen
+   * ("default", "type", "name", "auto", "qdq", plus any fallback reason), and a
+   * JSON fragment of its quantization parameters for --report (or NULL) */
+  int precision;
+  const char *why;
+  char *qinfo;
 };
 
 struct Graph {
@@ -283,6 +295,14 @@ void conv_pads(Node *n, int nsp, const int64_t *in, const int64_t *k, const int6
                int ceil_mode, int64_t *pb, int64_t *pe, int64_t *out);
 void conv_geometry(Node *n, int nsp, const int64_t *wk, int64_t *k, int64_t *st, int64_t *dil);
 
+/* typed elementwise engine (ops/op_elementwise2.c) for the dtypes that the
+ * float fast paths of op_unary.c and op_binary.c do not cover */
+int e2_unary_handles(Node *n);
+int e2_binary_handles(Node *n);
+void e2_infer(Node *n);
+void e2_eval(Node *n, void *const *in, void *const *out);
+void e2_emit(Node *n, Emitter *e);
+
 /* ---------------------------------------------------------------- shape.c */
 
 typedef struct ShapeOpt {
@@ -295,6 +315,106 @@ typedef struct ShapeOpt {
 
 /* inference + folding + dead code; afterwards every value has a static shape */
 void shape_infer(Graph *g, const ShapeOpt *o);
+
+/* ----------------------------------------------------------------- fuse.c */
+
+/* activation kinds of Node.fuse_act; the numbers are runtime/k_gemm.h's MRTC_ACT_* */
+enum { FUSE_ACT_NONE, FUSE_ACT_RELU, FUSE_ACT_CLIP, FUSE_ACT_LEAKY, FUSE_ACT_HSIGMOID, FUSE_ACT_HSWISH,
+       FUSE_ACT_SIGMOID, FUSE_ACT_TANH };
+
+/* graph passes after shape inference: BatchNormalization folded into Conv,
+ * activations / residual Add / bias Add absorbed into Conv, Gemm and MatMul
+ * epilogues.  Absorbed nodes become dead; reported with -v. */
+void fuse_graph(Graph *g);
+
+/* ------------------------------------- config.c, calibrate.c, quantize.c */
+
+/* Precision of a node; PREC_AUTO only in configs (quantize.c resolves it). */
+enum { PREC_FP32 = 0, PREC_FP16 = 1, PREC_INT8 = 2, PREC_AUTO = 3 };
+enum { CALIB_MAX, CALIB_PERCENTILE, CALIB_ENTROPY, CALIB_MSE };
+const char *prec_name(int prec);      /* "fp32" "fp16" "int8" "auto" */
+const char *calib_name(int calibrator);
+
+/* one layer rule: -1 / 0 where the config leaves a field unset */
+typedef struct QRule {
+  int precision;         /* PREC_* or -1 */
+  int calibrator;        /* CALIB_* or -1: of the layer's output activation */
+  double percentile;     /* 0 = unset */
+  int weight_per_channel; /* -1 unset, 0 per tensor, 1 per output channel */
+} QRule;
+
+typedef struct QNamed {
+  char *key;             /* node name or op type */
+  char *where;           /* config key path, for messages: "by_name.conv1" */
+  QRule r;
+} QNamed;
+
+/* The parsed --config (config.c, the only file that sees cJSON) plus the
+ * command-line shortcuts. */
+typedef struct QConfig {
+  const char *path;      /* NULL: built from options only */
+  QRule def;             /* "default" */
+  QNamed *by_type, *by_name;
+  int ntype, nname;
+  int w_per_channel, w_symmetric;     /* "weights" */
+  int a_calibrator, a_symmetric;      /* "activations" */
+  double a_percentile;
+  char **calib;          /* calibration files (one per graph input) or a directory */
+  int ncalib;
+  int max_samples;       /* 0 = all */
+  const char *calib_cache;
+  double max_accuracy_drop, min_sqnr; /* "auto" budget (< 0 = unset) */
+  char *auto_labels;     /* labels for max_accuracy_drop ("calibration.labels") */
+} QConfig;
+
+/* Reads FILE.json (NULL: defaults); errors name the offending key. */
+QConfig *config_load(const char *path);
+/* --precision / --calib / --calib-cache on top of a config */
+void config_apply_options(QConfig *c, const char *precision, char **calib, int ncalib, const char *cache);
+
+/* Per-tensor statistics of the float graph over the calibration samples,
+ * indexed by value id: min, max and a histogram of |x| over [0, amax]. */
+#define CALIB_BINS 2048
+typedef struct TStats {
+  int valid;
+  double min, max, amax;
+  double hist[CALIB_BINS];
+} TStats;
+typedef struct Calib {
+  TStats *t;
+  int nvalues, nsamples;
+} Calib;
+/* Runs the reference interpreter over the samples (or reads --calib-cache). */
+Calib *calibrate(Graph *g, const QConfig *c);
+/* the clipping range [lo, hi] (lo <= 0 <= hi) a calibrator picks */
+void calib_range(const TStats *t, int calibrator, double percentile, int nlevels, double *lo, double *hi);
+/* loads the samples of the graph inputs from FILES (leading sample axis) */
+Value **calib_load_samples(Graph *g, char **files, int nfiles, int max_samples, int *nsamples);
+/* sample I of the stacked inputs, as values the interpreter can take */
+void calib_sample(Graph *g, Value **stacked, int i, Value **one);
+void calib_free_rt(Graph *g); /* releases the interpreter's buffers (Value.rt) */
+
+/* Assigns a precision to every live node (by_name > by_type > default),
+ * calibrates if needed, lowers int8 / fp16 nodes onto the internal Mrtc*
+ * ops and inserts the conversions at precision boundaries. */
+void quantize_graph(Graph *g, const QConfig *c);
+/* parameters of the internal ops MrtcQuantize / MrtcDequantize / MrtcToF16 (scale
+ * unused) and MrtcQConcat (ops/op_int8.c), filled in by quantize.c */
+typedef struct QScale {
+  float scale;
+  int32_t zp;
+} QScale;
+typedef struct QConcatP {
+  int64_t outer, ldy;     /* blocks before the axis; output row length */
+  int n;
+  int64_t *inner, *off;   /* per input: row length, offset in the output row */
+  int32_t *zx, *mult, *shift;
+  int32_t zy;
+} QConcatP;
+/* `mrtc eval`: top-1 and SQNR of the quantized graph QG (the last one
+ * quantize_graph made) against the float graph FG on the samples in DATA
+ * (one .npy per input, stacked); LABELS may be NULL.  Prints the tables. */
+void quant_eval(Graph *fg, Graph *qg, char **data, int ndata, const char *labels);
 
 /* --------------------------------------------------------------- interp.c */
 

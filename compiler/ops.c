@@ -30,6 +30,7 @@ _Static_assert(sizeof op_defs / sizeof *op_defs == OP_COUNT, "op table size");
 
 int op_lookup(const char *domain, const char *op_type) {
   if (domain[0] && strcmp(domain, "ai.onnx")) return -1;
+  if (!strncmp(op_type, "Mrtc", 4)) return -1; /* internal ops (quantize.c): no model may name them */
   for (int i = 0; i < OP_COUNT; i++)
     if (!strcmp(op_names[i], op_type)) return i;
   return -1;

@@ -125,8 +125,13 @@ static void check_node(Graph *g, Node *n) {
       error_node(n, "input '%s' is produced by no node and is not a graph input or initializer", v->name);
     }
   }
-  for (int k = 0; k < n->nout; k++)
-    if (!n->out[k] && k == 0) error_node(n, "first output has no name");
+  /* an unnamed first output is legal where the op makes it optional (Y of
+   * RNN, GRU, LSTM); a node with no named output at all is dead */
+  int named = 0;
+  for (int k = 0; k < n->nout; k++) named |= n->out[k] != NULL;
+  if (!named) n->dead = 1;
+  else if (n->nout && !n->out[0] && n->op != OP_RNN && n->op != OP_GRU && n->op != OP_LSTM)
+    error_node(n, "first output has no name");
   (void)g;
 }
 
@@ -248,6 +253,7 @@ void shape_infer(Graph *g, const ShapeOpt *o) {
     for (int k = 0; k < n->nin; k++)
       if (n->in[k] && n->in[k]->rank < 0)
         error_node(n, "input '%s' has no known shape", n->in[k]->name);
+    if (n->dead) continue;
     if (n->op == OP_If) {
       inline_if(g, i);
       continue;

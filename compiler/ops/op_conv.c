@@ -1,17 +1,24 @@
 /*
  * op_conv.c: Conv (1-D and 2-D; groups, dilations, strides, pads and
- * auto_pad), lowered to runtime/k_conv.h (tiled im2col + GEMM).  The
- * kernel's scratch (one tile of gathered columns) is reserved in the arena
- * by the planner for this node only.
+ * auto_pad).  Depthwise convolutions (one input channel per group) use
+ * runtime/k_dwconv.h; all others runtime/k_conv.h's k_conv_gemm_f32, with
+ * the weights packed into GEMM panels at compile time (at run time, into
+ * scratch, when they are not constant).  Both apply the epilogue that
+ * fuse.c may have absorbed: folded BatchNormalization arrives as new
+ * weights and bias, a residual Add as an extra input, an activation as
+ * Node.fuse_act.  The kernel's scratch (an im2col block, a padded plane,
+ * run-time packed weights) is reserved in the arena for this node only.
  */
 #include "mrtc.h"
-#include "k_conv.h"
+#include "k_dwconv.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct ConvP {
   KConvShape s;
+  int dw;          /* depthwise: k_dwconv_f32 */
+  int64_t packed;  /* floats of run-time packed weights at the start of scratch (weights not constant) */
 } ConvP;
 
 /* auto_pad / pads -> begin/end pads per spatial dim; shared with pooling */
@@ -98,30 +105,66 @@ static void conv_infer(Node *n) {
   }
   int64_t odims[MAX_RANK] = {s->N, s->M, out[0], out[1]};
   value_set_shape(n->out[0], DT_FLOAT, x->rank, odims);
-  int64_t P = s->OH * s->OW, K = s->C / G * s->KH * s->KW, T = P < MRTC_CONV_TILE ? P : MRTC_CONV_TILE;
-  n->scratch_bytes = K * T * 4;
+  int64_t P = s->OH * s->OW, K = s->C / G * s->KH * s->KW;
+  p->dw = s->C == G;
+  p->packed = p->dw || w->data ? 0 : k_conv_packed_size(s);
+  n->scratch_bytes = (p->packed + (p->dw ? k_dwconv_scratch(s) : k_conv_gemm_scratch(s))) * 4;
   n->macs = s->N * s->M * P * K;
   n->p = p;
 }
 
+static KEpi conv_epi(Node *n, void *const *in) {
+  KEpi e = {0};
+  e.bias_m = node_in(n, 2) ? in[2] : NULL;
+  e.res = n->fuse_res ? in[n->fuse_res] : NULL;
+  e.alpha = 1.0f;
+  e.act = n->fuse_act;
+  e.p0 = n->fuse_p0;
+  e.p1 = n->fuse_p1;
+  return e;
+}
+
 static void conv_eval(Node *n, void *const *in, void *const *out) {
   ConvP *p = n->p;
-  float *col = xalloc((size_t)n->scratch_bytes + 4);
-  k_conv2d_f32(&p->s, in[0], in[1], n->nin > 2 ? in[2] : NULL, out[0], col);
-  free(col);
+  KEpi e = conv_epi(n, in);
+  float *scratch = xalloc((size_t)n->scratch_bytes + 4);
+  if (p->dw) k_dwconv_f32(&p->s, in[0], in[1], &e, out[0], scratch);
+  else {
+    float *wp = xalloc(sizeof(float) * (size_t)(k_conv_packed_size(&p->s) + 1));
+    k_conv_pack_weights_f32(&p->s, in[1], wp);
+    k_conv_gemm_f32(&p->s, in[0], wp, &e, out[0], scratch + p->packed);
+    free(wp);
+  }
+  free(scratch);
 }
 
 static void conv_emit(Node *n, Emitter *e) {
   ConvP *p = n->p;
   const KConvShape *s = &p->s;
-  emit_need(e, "k_conv");
-  Value *b = node_in(n, 2);
+  emit_need(e, p->dw ? "k_dwconv" : "k_conv");
+  Value *b = node_in(n, 2), *w = n->in[1];
+  const char *sc = fmt("(float *)(A + %lld)", (long long)n->scratch_off), *wref;
   emit(e, "{ static const KConvShape s = {%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld};",
        (long long)s->N, (long long)s->C, (long long)s->H, (long long)s->W, (long long)s->M, (long long)s->OH,
        (long long)s->OW, (long long)s->KH, (long long)s->KW, (long long)s->SH, (long long)s->SW, (long long)s->PT,
        (long long)s->PL, (long long)s->DH, (long long)s->DW, (long long)s->G);
-  emit(e, "  k_conv2d_f32(&s, %s, %s, %s, %s, (float *)(A + %lld)); }", eref(e, n->in[0]), eref(e, n->in[1]),
-       b ? eref(e, b) : "0", eref(e, n->out[0]), (long long)n->scratch_off);
+  emit(e, "  const KEpi ep = {%s, 0, %s, 0, 1.f, %d, %s, %s};", b ? eref(e, b) : "0",
+       n->fuse_res ? eref(e, n->in[n->fuse_res]) : "0", n->fuse_act, fmt_float(n->fuse_p0), fmt_float(n->fuse_p1));
+  if (p->dw) {
+    emit(e, "  k_dwconv_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), eref(e, w), eref(e, n->out[0]), sc);
+    return;
+  }
+  if (w->data) { /* weights packed into GEMM panels now, not at run time */
+    int64_t d[1] = {k_conv_packed_size(s)};
+    float *wp = xalloc(sizeof(float) * (size_t)(d[0] + 1));
+    k_conv_pack_weights_f32(s, w->data, wp);
+    wref = emit_const(e, DT_FLOAT, 1, d, wp);
+  } else {
+    emit(e, "  k_conv_pack_weights_f32(&s, %s, %s);", eref(e, w), sc);
+    wref = sc;
+    sc = fmt("(float *)(A + %lld)", (long long)(n->scratch_off + p->packed * 4));
+  }
+  emit(e, "  k_conv_gemm_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), wref, eref(e, n->out[0]), sc);
 }
 
 const OpDef opdef_Conv = {"auto_pad,dilations,group,kernel_shape,pads,strides", 2, 3, 1, 1, conv_infer, conv_eval, conv_emit, 0};

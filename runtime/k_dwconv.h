@@ -1,0 +1,221 @@
+/*
+ * k_dwconv.h: depthwise convolution (groups == input channels, any channel
+ * multiplier), NCHW, with the fused epilogue of k_gemm.h.
+ *
+ * AVX-512: per image and input channel, the input is copied once into the
+ * zero-padded phase planes of k_conv.h (k_conv_phase_f32 with one
+ * channel), so tap (kh, kw) of output pixel q = oh * WQ + ow is
+ * plane[q + koff[tap]]: the whole channel is ONE contiguous loop over q,
+ * four vectors of 16 outputs at a time, each tap a load and a multiply-add
+ * (a 7x7 map costs 4 vectors, not 7 rows).  The WQ - OW junk columns of
+ * each row are squeezed out in the store: per vector, a lane mask and a
+ * destination (the same for every channel, computed once) drive a register
+ * compress and a masked store; a residual comes in by the inverse expand.
+ *
+ * Other targets: per channel one padded plane (columns split into SW
+ * phases), then per output row every tap is a contiguous run of one padded
+ * row.  Scratch: k_dwconv_scratch(s) floats.
+ */
+#ifndef MRTC_K_DWCONV_H
+#define MRTC_K_DWCONV_H
+#include "k_conv.h"
+
+/* padded plane geometry: rows, phase-plane width */
+MRTC_FN void k_dwconv_geom(const KConvShape *s, int64_t *hp, int64_t *wq) {
+  int64_t h = (s->OH - 1) * s->SH + (s->KH - 1) * s->DH + 1, w = (s->OW - 1) * s->SW + (s->KW - 1) * s->DW + 1;
+  if (h < s->H + s->PT) h = s->H + s->PT;
+  if (w < s->W + s->PL) w = s->W + s->PL;
+  *hp = h;
+  *wq = (w + s->SW - 1) / s->SW;
+}
+
+/* floats: AVX-512 needs phase planes (+ slack: the loop reads up to 63 past the last pixel), tap offsets and
+ * lane tables; other targets one padded plane.  The larger, so model.c builds for any target. */
+MRTC_FN int64_t k_dwconv_scratch(const KConvShape *s) {
+  int64_t hp, wq, hq, wq2, a, b;
+  k_dwconv_geom(s, &hp, &wq);
+  k_conv_planes(s, &hq, &wq2);
+  a = s->SH * s->SW * hq * wq2 + wq2 + 128 + 2 * s->KH * s->KW + 16 + (s->OH * wq2 + 15) / 16 * 2 + 16;
+  b = hp * s->SW * wq;
+  return a > b ? a : b;
+}
+
+MRTC_FN void k_dwconv_plane_f32(const KConvShape *s, const float *xc, float *pl, int64_t hp, int64_t wq) {
+  int64_t S = s->SW, ih;
+  memset(pl, 0, sizeof(float) * (size_t)(hp * S * wq));
+  for (ih = 0; ih < s->H; ih++) k_phase_row_f32(xc + ih * s->W, s->W, s->PL, S, wq, ~0u, pl + (ih + s->PT) * S * wq);
+}
+
+/* one output row of one channel: y[ow] = epi(sum_taps w * row) for ow in [0, OW) */
+MRTC_FN void k_dwconv_row_f32(const KConvShape *s, const float *pl, int64_t wq, int64_t oh, const float *wm, float bm,
+                              const float *res, float *yr, const KEpi *e) {
+  int64_t KW = s->KW, S = s->SW, ow0, kh, kw;
+#if defined(__AVX512F__)
+  for (ow0 = 0; ow0 < s->OW; ow0 += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t rem = s->OW - ow0;
+    __mmask16 m0 = k_mask16(rem), m1 = k_mask16(rem - 16), m2 = k_mask16(rem - 32), m3 = k_mask16(rem - 48);
+    for (kh = 0; kh < s->KH; kh++) {
+      const float *row = pl + (oh * s->SH + kh * s->DH) * S * wq + ow0;
+      for (kw = 0; kw < KW; kw++) {
+        int64_t j = kw * s->DW;
+        const float *p = row + (j % S) * wq + j / S;
+        __m512 wv = _mm512_set1_ps(wm[kh * KW + kw]);
+        a0 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m0, p), a0);
+        if (rem > 16) a1 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m1, p + 16), a1);
+        if (rem > 32) a2 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m2, p + 32), a2);
+        if (rem > 48) a3 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m3, p + 48), a3);
+      }
+    }
+    k_epi512(a0, yr + ow0, m0, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 : 0, e);
+    if (rem > 16) k_epi512(a1, yr + ow0 + 16, m1, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 16 : 0, e);
+    if (rem > 32) k_epi512(a2, yr + ow0 + 32, m2, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 32 : 0, e);
+    if (rem > 48) k_epi512(a3, yr + ow0 + 48, m3, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 48 : 0, e);
+  }
+#elif defined(__AVX2__) && defined(__FMA__)
+  for (ow0 = 0; ow0 < s->OW; ow0 += 32) {
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t rem = s->OW - ow0;
+    __m256i m0 = k_mask8(rem), m1 = k_mask8(rem - 8), m2 = k_mask8(rem - 16), m3 = k_mask8(rem - 24);
+    for (kh = 0; kh < s->KH; kh++) {
+      const float *row = pl + (oh * s->SH + kh * s->DH) * S * wq + ow0;
+      for (kw = 0; kw < KW; kw++) {
+        int64_t j = kw * s->DW;
+        const float *p = row + (j % S) * wq + j / S;
+        __m256 wv = _mm256_set1_ps(wm[kh * KW + kw]);
+        a0 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(p, m0), a0);
+        if (rem > 8) a1 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(p + 8, m1), a1);
+        if (rem > 16) a2 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(p + 16, m2), a2);
+        if (rem > 24) a3 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(p + 24, m3), a3);
+      }
+    }
+    k_epi256(a0, yr + ow0, m0, rem >= 8, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 : 0, e);
+    if (rem > 8) k_epi256(a1, yr + ow0 + 8, m1, rem >= 16, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 8 : 0, e);
+    if (rem > 16) k_epi256(a2, yr + ow0 + 16, m2, rem >= 24, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 16 : 0, e);
+    if (rem > 24) k_epi256(a3, yr + ow0 + 24, m3, rem >= 32, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 24 : 0, e);
+  }
+  if (e->act >= MRTC_ACT_SIGMOID)
+    for (ow0 = 0; ow0 < s->OW; ow0++) yr[ow0] = k_act_f32(yr[ow0], e->act, e->p0, e->p1);
+#else
+  for (ow0 = 0; ow0 < s->OW; ow0++) yr[ow0] = 0.0f;
+  for (kh = 0; kh < s->KH; kh++) {
+    const float *row = pl + (oh * s->SH + kh * s->DH) * S * wq;
+    for (kw = 0; kw < KW; kw++) {
+      int64_t j = kw * s->DW, ow;
+      const float *p = row + (j % S) * wq + j / S;
+      float wv = wm[kh * KW + kw];
+      for (ow = 0; ow < s->OW; ow++) yr[ow] += wv * p[ow];
+    }
+  }
+  for (ow0 = 0; ow0 < s->OW; ow0++) {
+    float v = e->alpha * yr[ow0] + bm;
+    if (res) v += res[ow0];
+    yr[ow0] = k_act_f32(v, e->act, e->p0, e->p1);
+  }
+#endif
+#if defined(__AVX512F__)
+  if (e->act >= MRTC_ACT_SIGMOID)
+    for (ow0 = 0; ow0 < s->OW; ow0++) yr[ow0] = k_act_f32(yr[ow0], e->act, e->p0, e->p1);
+#endif
+}
+
+#if defined(__AVX512F__)
+/* per vector of the wide loop: valid-lane mask (ow < OW) and the index in Y of its first valid lane */
+MRTC_FN void k_dw_lanes512(const KConvShape *s, int64_t wq, __mmask16 *mk, int32_t *dst) {
+  int64_t Q = s->OH * wq, v, l;
+  for (v = 0; v * 16 < Q; v++) {
+    unsigned m = 0;
+    int64_t q0 = v * 16, ow0 = q0 % wq;
+    for (l = 0; l < 16 && q0 + l < Q; l++) m |= (unsigned)((q0 + l) % wq < s->OW) << l;
+    mk[v] = (__mmask16)m;
+    dst[v] = (int32_t)(q0 / wq * s->OW + (ow0 < s->OW ? ow0 : s->OW));
+  }
+}
+
+MRTC_FN void k_dw_store512(__m512 acc, __mmask16 m, float *y, float bm, const float *r, const KEpi *e) {
+  __mmask16 lo = (__mmask16)((1u << _mm_popcnt_u32(m)) - 1u);
+  if (!m) return;
+  if (e->alpha != 1.0f) acc = _mm512_mul_ps(acc, _mm512_set1_ps(e->alpha));
+  if (e->bias_m) acc = _mm512_add_ps(acc, _mm512_set1_ps(bm));
+  if (r) acc = _mm512_add_ps(acc, _mm512_maskz_expand_ps(m, _mm512_maskz_loadu_ps(lo, r)));
+  acc = k_act512(acc, e->act, e->p0, e->p1);
+  _mm512_mask_storeu_ps(y, lo, _mm512_maskz_compress_ps(m, acc));
+}
+
+/* one channel over the wide index q: planes pl, tap offsets koff, weights wm */
+MRTC_FN void k_dwconv_wide512(int64_t Q, int64_t taps, const float *pl, const int64_t *koff, const float *wm,
+                              const __mmask16 *mk, const int32_t *dst, float *y, float bm, const float *r, const KEpi *e) {
+  int64_t q, t, nv = (Q + 15) / 16;
+  for (q = 0; q < nv * 16; q += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t v = q / 16;
+    for (t = 0; t < taps; t++) {
+      const float *p = pl + koff[t] + q;
+      __m512 wv = _mm512_set1_ps(wm[t]);
+      a0 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p), a0);
+      a1 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 16), a1);
+      a2 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 32), a2);
+      a3 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 48), a3);
+    }
+    k_dw_store512(a0, mk[v], y + dst[v], bm, r ? r + dst[v] : 0, e);
+    if (v + 1 < nv) k_dw_store512(a1, mk[v + 1], y + dst[v + 1], bm, r ? r + dst[v + 1] : 0, e);
+    if (v + 2 < nv) k_dw_store512(a2, mk[v + 2], y + dst[v + 2], bm, r ? r + dst[v + 2] : 0, e);
+    if (v + 3 < nv) k_dw_store512(a3, mk[v + 3], y + dst[v + 3], bm, r ? r + dst[v + 3] : 0, e);
+  }
+}
+
+MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, const KEpi *e, float *y, float *scratch) {
+  int64_t mg = s->M / s->G, P = s->OH * s->OW, taps = s->KH * s->KW, hq, wq, Q, k, n, c, j;
+  KConvShape one = *s;
+  float *pl = scratch;
+  int64_t *koff;
+  int32_t *dst;
+  __mmask16 *mk;
+  one.C = one.G = one.M = 1;
+  k_conv_planes(s, &hq, &wq);
+  Q = s->OH * wq;
+  koff = (int64_t *)(pl + s->SH * s->SW * hq * wq + wq + 128);
+  dst = (int32_t *)(koff + taps + 8);
+  mk = (__mmask16 *)(dst + (Q + 15) / 16 + 8);
+  for (k = 0; k < taps; k++) {
+    int64_t dh = k / s->KW * s->DH, dw = k % s->KW * s->DW;
+    koff[k] = (dh % s->SH * s->SW + dw % s->SW) * hq * wq + dh / s->SH * wq + dw / s->SW;
+  }
+  k_dw_lanes512(s, wq, mk, dst);
+  for (n = 0; n < s->N; n++)
+    for (c = 0; c < s->C; c++) {
+      k_conv_phase_f32(&one, x + (n * s->C + c) * s->H * s->W, pl, hq, wq);
+      for (j = 0; j < mg; j++) {
+        int64_t m = c * mg + j;
+        k_dwconv_wide512(Q, taps, pl, koff, w + m * taps, mk, dst, y + (n * s->M + m) * P, e->bias_m ? e->bias_m[m] : 0.0f,
+                         e->res ? e->res + (n * s->M + m) * P : 0, e);
+      }
+    }
+  if (e->act >= MRTC_ACT_SIGMOID) /* the vector epilogue leaves these to us */
+    for (k = 0; k < s->N * s->M * P; k++) y[k] = k_act_f32(y[k], e->act, e->p0, e->p1);
+}
+#endif
+
+/* x: N x C x H x W, w: M x 1 x KH x KW (M = C * multiplier), y: N x M x OH x OW */
+MRTC_FN void k_dwconv_f32(const KConvShape *s, const float *x, const float *w, const KEpi *e, float *y, float *scratch) {
+  int64_t mg = s->M / s->G, P = s->OH * s->OW, taps = s->KH * s->KW, hp, wq, n, c, j, oh;
+#if defined(__AVX512F__)
+  k_dwconv512(s, x, w, e, y, scratch);
+  return;
+#endif
+  k_dwconv_geom(s, &hp, &wq);
+  for (n = 0; n < s->N; n++)
+    for (c = 0; c < s->C; c++) {
+      k_dwconv_plane_f32(s, x + (n * s->C + c) * s->H * s->W, scratch, hp, wq);
+      for (j = 0; j < mg; j++) {
+        int64_t m = c * mg + j;
+        float bm = e->bias_m ? e->bias_m[m] : 0.0f;
+        float *ym = y + (n * s->M + m) * P;
+        const float *rm = e->res ? e->res + (n * s->M + m) * P : 0;
+        for (oh = 0; oh < s->OH; oh++)
+          k_dwconv_row_f32(s, scratch, wq, oh, w + m * taps, bm, rm ? rm + oh * s->OW : 0, ym + oh * s->OW, e);
+      }
+    }
+}
+
+#endif
