@@ -182,8 +182,7 @@ static int run_cmd(char *const argv[]) {
   if (pid < 0) return -1;
   if (pid == 0) {
     execvp(argv[0], argv);
-    fprintf(stderr, "mrtc: error: cannot run '%s'\n", argv[0]);
-    _exit(127);
+    _exit(127); /* reported by the parent */
   }
   int st;
   if (waitpid(pid, &st, 0) < 0) return -1;
@@ -305,11 +304,25 @@ static int cmd_compile(Opts *o) {
       argv[ac++] = "-c";
       argv[ac++] = cpath;
     } else {
+      /* the driver (file I/O, argument parsing) is compiled on its own at
+       * -O0: it is most of the C compiler's work on small models */
       Buf m = {0};
       glue(g, name, hname, &m);
       write_or_die(mpath, &m);
+      char *opath = fmt("%s/main.o", dir), *dargv[64];
+      int dc = 0;
+      for (int i = 0; i < ac; i++) dargv[dc++] = i == 1 ? "-O0" : argv[i];
+      dargv[dc++] = "-c";
+      dargv[dc++] = mpath;
+      dargv[dc++] = "-o";
+      dargv[dc++] = opath;
+      dargv[dc] = NULL;
+      cleanup_register(opath);
+      int drc = run_cmd(dargv);
+      if (drc == 127) fatal("%s: cannot run the C compiler '%s' (not found? set --cc or $CC)", o->out, cc);
+      if (drc) fatal("%s: the C compiler '%s' failed on the driver (status %d)", o->out, cc, drc);
       argv[ac++] = cpath;
-      argv[ac++] = mpath;
+      argv[ac++] = opath;
     }
     argv[ac++] = "-o";
     argv[ac++] = (char *)o->out;
@@ -320,11 +333,13 @@ static int cmd_compile(Opts *o) {
       unlink(cpath);
       unlink(hpath);
       unlink(mpath);
+      unlink(fmt("%s/main.o", dir));
       rmdir(dir);
       cleanup_forget(cpath);
       cleanup_forget(hpath);
       cleanup_forget(mpath);
     } else fprintf(stderr, "mrtc: kept sources in %s\n", dir);
+    if (rc == 127) fatal("%s: cannot run the C compiler '%s' (not found? set --cc or $CC)", o->out, cc);
     if (rc) fatal("%s: the C compiler '%s' failed (status %d)", o->out, cc, rc);
   }
   if (o->report) write_report(o->report, g, &plan, now_sec() - t0);
@@ -390,6 +405,12 @@ static int cmd_inspect(Opts *o) {
   for (int i = 0; i < g->ninputs; i++) printf("input %d:  %s %s\n", i, g->inputs[i]->name, shape_str(g->inputs[i]));
   for (int i = 0; i < g->noutputs; i++) printf("output %d: %s %s\n", i, g->outputs[i]->name, shape_str(g->outputs[i]));
   printf("nodes:    %d in the model, %d after folding\n", g->nnodes, live);
+  int prec[4] = {0};
+  for (int i = 0; i < g->nnodes; i++)
+    if (!g->nodes[i]->dead) prec[g->nodes[i]->precision & 3]++;
+  if (prec[PREC_INT8] || prec[PREC_FP16])
+    printf("precision: %d int8, %d fp16, %d fp32 nodes (conversions included; --report has each node's)\n", prec[PREC_INT8],
+           prec[PREC_FP16], prec[PREC_FP32]);
   printf("ops:     ");
   for (int k = 0; k < OP_COUNT; k++)
     if (counts[k]) printf(" %s x%d", op_names[k], counts[k]);

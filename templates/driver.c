@@ -252,7 +252,7 @@ int main(int argc, char **argv) {
   }
   if (nfiles && nfiles != MRTC_NIN) {
     fprintf(stderr, "%s: error: the model takes %d inputs, %d given\n", prog_name, MRTC_NIN, nfiles);
-    return 1;
+    exit(1); /* not return: keeps buffers reachable for leak checkers */
   }
   for (k = 0; k < MRTC_NIN; k++) {
     Tensor *t = &tin[k];
@@ -266,26 +266,27 @@ int main(int argc, char **argv) {
       if (t->dtype != mrtc_in_dtype[k] && !(t->dtype == 4 && mrtc_in_dtype[k] == 16)) {
         fprintf(stderr, "%s: error: %s: element type %d, the model's input %d ('%s') wants %d\n", prog_name, files[k],
                 t->dtype, k, mrtc_in_names[k], mrtc_in_dtype[k]);
-        return 1;
+        exit(1); /* not return: keeps buffers reachable for leak checkers */
       }
-      if (t->bytes == want) {
-        /* same element count: fine whatever the dims' spelling */
-      } else if (want && t->bytes % want == 0 && mrtc_in_rank[k] > 0 && t->rank == mrtc_in_rank[k]) {
-        long long r = (long long)(t->bytes / want);
-        int d;
-        for (d = 1; d < t->rank; d++)
-          if (t->dims[d] != mrtc_in_dims[k][d]) break;
-        if (d < t->rank || t->dims[0] != r * mrtc_in_dims[k][0]) {
+      {
+        long long r = 1;
+        if (t->bytes == want) {
+          /* same element count: fine whatever the dims' spelling */
+        } else if (want && t->bytes % want == 0 && mrtc_in_rank[k] > 0 && t->rank == mrtc_in_rank[k]) {
+          int d;
+          r = (long long)(t->bytes / want);
+          for (d = 1; d < t->rank; d++)
+            if (t->dims[d] != mrtc_in_dims[k][d]) break;
+          if (d < t->rank || t->dims[0] != r * mrtc_in_dims[k][0]) r = 0;
+        } else
+          r = 0;
+        if (!r) {
           fprintf(stderr, "%s: error: %s: shape does not match the model's input %d ('%s')\n", prog_name, files[k], k,
                   mrtc_in_names[k]);
-          return 1;
+          exit(1); /* not return: keeps buffers reachable for leak checkers */
         }
         if (k > 0 && r != reps) die(files[k], "inputs hold different numbers of samples");
         reps = r;
-      } else {
-        fprintf(stderr, "%s: error: %s: shape does not match the model's input %d ('%s')\n", prog_name, files[k], k,
-                mrtc_in_names[k]);
-        return 1;
       }
     } else {
       unsigned int s = 12345u + (unsigned)k;
