@@ -10,10 +10,11 @@
  *   max         [min, max]
  *   percentile  |x| <= T for the given percentile of the samples (99.99)
  *   entropy     T minimizing the KL divergence between the clipped
- *               histogram and its quantized version (TensorRT's method:
- *               candidates from nlevels to CALIB_BINS bins; the quantized
- *               distribution spreads each level's mass over its non-empty
- *               bins; both smoothed with eps = 1e-4 counts)
+ *               histogram and its quantized version (TensorRT's method as
+ *               NVIDIA's pytorch-quantization computes it: candidates from
+ *               nlevels to CALIB_BINS bins; nlevels levels spread evenly over
+ *               the candidate's bins; each level's mass spread over its
+ *               non-empty bins; both smoothed with eps = 1e-4 counts)
  *   mse         T minimizing the expected squared error: clipping error of
  *               the bins above T plus step^2 / 12 rounding error below
  *
@@ -26,9 +27,11 @@
  * (in name order) all hold samples of a single-input model.
  *
  * The calibration cache (--calib-cache FILE, or calibration.cache) holds the
- * statistics as text, with a hash of the model file: a recompile with
- * another precision assignment or calibrator reads it instead of running
- * the samples again.
+ * statistics as text, with a hash of the model file and one of the sample
+ * files (paths, sizes, times) and max_samples: a recompile with another
+ * precision assignment or calibrator reads it instead of running the
+ * samples again; other samples (or none given) mean recalibrating (or
+ * trusting the cache).
  */
 #include "mrtc.h"
 
@@ -200,9 +203,22 @@ static uint64_t model_hash(Graph *g) {
   return h ^ len;
 }
 
-static void write_cache(Graph *g, Calib *c, const char *path) {
+/* the calibration samples: their paths, sizes and modification times, and max_samples */
+static uint64_t samples_hash(const QConfig *cfg) {
+  uint64_t h = 1469598103934665603ULL;
+  for (int i = 0; i < cfg->ncalib; i++) {
+    struct stat st;
+    const char *p = cfg->calib[i];
+    for (; *p; p++) h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    if (stat(cfg->calib[i], &st) == 0) h = (h ^ (uint64_t)st.st_size ^ ((uint64_t)st.st_mtime << 20)) * 1099511628211ULL;
+  }
+  return (h ^ (uint64_t)cfg->max_samples) * 1099511628211ULL;
+}
+
+static void write_cache(Graph *g, Calib *c, const char *path, const QConfig *cfg) {
   Buf b = {0};
-  buf_printf(&b, "mrtc-calib-cache 1\nmodel %016llx %d\n", (unsigned long long)model_hash(g), c->nsamples);
+  buf_printf(&b, "mrtc-calib-cache 1\nmodel %016llx %d\nsamples %016llx\n", (unsigned long long)model_hash(g), c->nsamples,
+             (unsigned long long)samples_hash(cfg));
   for (int i = 0; i < c->nvalues; i++) {
     TStats *t = &c->t[i];
     if (!t->valid) continue;
@@ -216,7 +232,7 @@ static void write_cache(Graph *g, Calib *c, const char *path) {
 }
 
 /* 1 when the cache holds statistics for every tracked value */
-static int read_cache(Graph *g, Calib *c, const char *path) {
+static int read_cache(Graph *g, Calib *c, const char *path, const QConfig *cfg) {
   size_t len;
   char *text = read_file(path, &len);
   if (!text) return 0;
@@ -234,6 +250,16 @@ static int read_cache(Graph *g, Calib *c, const char *path) {
   }
   if (h != (unsigned long long)model_hash(g)) {
     warn("%s: the calibration cache was made for another model file; recalibrating", path);
+    return 0;
+  }
+  unsigned long long sh = 0;
+  line = strtok_r(NULL, "\n", &save);
+  if (!line || sscanf(line, "samples %llx", &sh) != 1) {
+    warn("%s: damaged calibration cache; recalibrating", path);
+    return 0;
+  }
+  if (cfg->ncalib && sh != (unsigned long long)samples_hash(cfg)) {
+    warn("%s: the calibration cache was made from other samples; recalibrating", path);
     return 0;
   }
   TStats *cur = NULL;
@@ -281,8 +307,8 @@ Calib *calibrate(Graph *g, const QConfig *cfg) {
   Calib *c = xalloc(sizeof *c);
   c->nvalues = g->nvalues;
   c->t = xalloc(sizeof(TStats) * (size_t)(g->nvalues + 1));
-  if (cfg->calib_cache && !cfg->ncalib && read_cache(g, c, cfg->calib_cache)) return c;
-  if (cfg->calib_cache && cfg->ncalib && access(cfg->calib_cache, F_OK) == 0 && read_cache(g, c, cfg->calib_cache)) return c;
+  if (cfg->calib_cache && (!cfg->ncalib || access(cfg->calib_cache, F_OK) == 0) && read_cache(g, c, cfg->calib_cache, cfg))
+    return c;
   if (!cfg->ncalib)
     fatal("int8 needs calibration data: give --calib FILE.npy (one per graph input, samples along the first axis), "
           "calibration.data in the config, or an existing --calib-cache");
@@ -312,7 +338,7 @@ Calib *calibrate(Graph *g, const QConfig *cfg) {
   }
   c->nsamples = ns;
   verbose("calibrated on %d sample(s) in %.2f s", ns, now_sec() - t0);
-  if (cfg->calib_cache) write_cache(g, c, cfg->calib_cache);
+  if (cfg->calib_cache) write_cache(g, c, cfg->calib_cache, cfg);
   return c;
 }
 
@@ -321,8 +347,14 @@ Calib *calibrate(Graph *g, const QConfig *cfg) {
 static double smooth(double x, double eps, double eps1) { return x > 0 ? x - eps1 : eps; }
 
 /* TensorRT's entropy calibration: the number of bins to keep */
-static int kl_bins(const double *h, int nlevels) {
+static int kl_bins(const double *h0, int nlevels) {
   double *p = xalloc(sizeof(double) * CALIB_BINS), *q = xalloc(sizeof(double) * CALIB_BINS);
+  double *h = xalloc(sizeof(double) * CALIB_BINS);
+  /* the first bin holds every exact zero (a Relu's output is half zeros): as
+   * pytorch-quantization does, count it like its neighbour, or the zero spike
+   * decides the threshold */
+  memcpy(h, h0, sizeof(double) * CALIB_BINS);
+  h[0] = h[1];
   double total = 0, best = INFINITY;
   int best_i = CALIB_BINS;
   for (int k = 0; k < CALIB_BINS; k++) total += h[k];
@@ -332,13 +364,14 @@ static int kl_bins(const double *h, int nlevels) {
     if (i > nlevels) above -= h[i - 1];
     memcpy(p, h, sizeof(double) * i);
     p[i - 1] += above;
-    int merged = i / nlevels;
-    for (int j = 0; j < nlevels; j++) {
-      int s = j * merged, e = j == nlevels - 1 ? i : s + merged, nz = 0;
+    /* level j takes the bins k with k * nlevels / i == j: groups of i / nlevels bins
+     * spread evenly (as a linspace over [0, i)), not a remainder piled on the last */
+    for (int s = 0, e; s < i; s = e) {
+      int j = (int)((int64_t)s * nlevels / i), nz = 0;
       double sum = 0;
-      for (int k = s; k < e; k++) {
-        sum += h[k];
-        nz += h[k] != 0;
+      for (e = s; e < i && (int)((int64_t)e * nlevels / i) == j; e++) {
+        sum += h[e];
+        nz += h[e] != 0;
       }
       for (int k = s; k < e; k++) q[k] = h[k] != 0 ? sum / nz : 0;
     }
@@ -365,6 +398,7 @@ static int kl_bins(const double *h, int nlevels) {
   }
   free(p);
   free(q);
+  free(h);
   return best_i;
 }
 

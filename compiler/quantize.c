@@ -66,7 +66,7 @@ static struct {
   Graph *g;
   const QConfig *cfg;
   Calib *cal;
-  Rep *rep;
+  Rep **rep;         /* by value id; each Rep allocated once, so pointers to it stay valid */
   int nrep;
   Node **out;
   int nout;
@@ -77,6 +77,7 @@ static struct {
   int *role;         /* per original node: ROLE_Q / ROLE_DQ of a QDQ pair */
   float *qs;         /* and the pair's scale and (int8) zero point */
   int32_t *qz;
+  unsigned char *isauto; /* per original node: precision "auto" */
 } Q;
 
 enum { ROLE_NONE, ROLE_Q, ROLE_DQ };
@@ -85,12 +86,13 @@ enum { ROLE_NONE, ROLE_Q, ROLE_DQ };
 
 static Rep *rep_of(Value *v) {
   if (v->id >= Q.nrep) {
-    int n = v->id + 64;
-    Q.rep = xrealloc(Q.rep, sizeof(Rep) * n);
-    memset(Q.rep + Q.nrep, 0, sizeof(Rep) * (n - Q.nrep));
+    int n = v->id + 64 + Q.nrep;
+    Q.rep = xrealloc(Q.rep, sizeof(Rep *) * n);
+    memset(Q.rep + Q.nrep, 0, sizeof(Rep *) * (n - Q.nrep));
     Q.nrep = n;
   }
-  return &Q.rep[v->id];
+  if (!Q.rep[v->id]) Q.rep[v->id] = xalloc(sizeof(Rep));
+  return Q.rep[v->id];
 }
 
 static void push(Node *n) {
@@ -1152,7 +1154,13 @@ static int check_support(Graph *g) {
   for (int i = 0; i < g->nnodes; i++) {
     Node *n = g->nodes[i];
     if (n->dead) continue;
-    if (n->precision == PREC_AUTO) n->precision = PREC_INT8;
+    if (n->precision == PREC_AUTO) {
+      /* auto: the cheapest precision the node has a kernel for; the search may raise it */
+      Q.isauto[i] = 1;
+      n->precision = !int8_unsupported(n) ? PREC_INT8 : !fp16_unsupported(n) ? PREC_FP16 : PREC_FP32;
+      n->why = n->precision == PREC_FP32 ? fmt("%s; auto: no int8 or fp16 kernel for this node", n->why) : n->why;
+      continue;
+    }
     if (Q.role[i]) continue;
     const char *why_not = n->precision == PREC_INT8 ? int8_unsupported(n) : n->precision == PREC_FP16 ? fp16_unsupported(n) : NULL;
     if (why_not) {
@@ -1168,6 +1176,277 @@ static int check_support(Graph *g) {
   return nint8;
 }
 
+static double sqnr_db(double sig, double noise);
+static int64_t argmax(const void *p, DType t, int64_t off, int64_t n);
+
+/* int8 pays off through the weighted layers (Conv, Gemm, MatMul): a connected
+ * group of int8 nodes without one (a LayerNorm's Sub and Mul between float
+ * ops, a lone Reshape) only adds conversions, so it runs in fp32.  Groups
+ * with a node the config names, or QDQ layers, are kept. */
+static int uf_find(int *p, int i) {
+  while (p[i] != i) i = p[i] = p[p[i]];
+  return i;
+}
+
+static void drop_int8_islands(Graph *g) {
+  int n = g->nnodes;
+  int *par = xalloc(sizeof(int) * (n + 1)), *keep = xalloc(sizeof(int) * (n + 1));
+  for (int i = 0; i < n; i++) par[i] = i;
+  for (int i = 0; i < n; i++) {
+    Node *a = g->nodes[i];
+    if (a->dead || a->precision != PREC_INT8) continue;
+    for (int k = 0; k < a->nin; k++) {
+      Node *p = a->in[k] && !a->in[k]->data ? a->in[k]->producer : NULL;
+      if (p && !p->dead && p->precision == PREC_INT8 && p->index >= 0 && p->index < n && g->nodes[p->index] == p)
+        par[uf_find(par, i)] = uf_find(par, p->index);
+    }
+  }
+  for (int i = 0; i < n; i++) {
+    Node *a = g->nodes[i];
+    if (a->dead || a->precision != PREC_INT8) continue;
+    int weighted = (a->op == OP_Conv || a->op == OP_Gemm || a->op == OP_MatMul) && cf32(a->in[1]);
+    int named = strncmp(a->why, "default", 7) && strncmp(a->why, "type", 4) && strncmp(a->why, "auto", 4);
+    if (weighted || Q.role[i] || named || !strncmp(a->why, "qdq", 3)) keep[uf_find(par, i)] = 1;
+  }
+  for (int i = 0; i < n; i++) {
+    Node *a = g->nodes[i];
+    if (a->dead || a->precision != PREC_INT8 || keep[uf_find(par, i)]) continue;
+    a->precision = PREC_FP32;
+    a->why = fmt("%s; int8: no Conv / Gemm / MatMul in its int8 group (conversions only), fp32", a->why);
+    Q.isauto[i] = 0;
+  }
+}
+
+/* ------------------------------------------------------------ auto */
+
+/* "precision": "auto": a greedy search on the calibration samples.  The
+ * graph runs in the float interpreter with each layer's precision simulated
+ * (int8: inputs, weights and output rounded to their int8 grids; fp16: to
+ * halves), which tracks the integer kernels to a fraction of an LSB.  All
+ * auto layers start at their cheapest precision; while the budget (output
+ * SQNR >= min_sqnr, top-1 drop <= max_accuracy_drop against the labels)
+ * fails, the layer whose promotion alone helps most is raised (int8 ->
+ * fp16 -> fp32), the sensitivities measured once per round of promotions. */
+
+typedef struct Sim {
+  Value **st;          /* stacked samples */
+  int ns;
+  float **ref;         /* fp32 outputs per sample (output 0 .. noutputs-1, concatenated) */
+  int64_t outn;
+  Value *labels;
+  double ref_top1;
+  float **wq;          /* per node: simulated weights (by precision) */
+  int *wq_prec;
+} Sim;
+
+static void fake_q(float *x, int64_t n, float s, int32_t zp) {
+  for (int64_t i = 0; i < n; i++) {
+    double q = nearbyint(x[i] / s) + zp;
+    q = q < -128 ? -128 : q > 127 ? 127 : q;
+    x[i] = (float)((q - zp) * s);
+  }
+}
+
+static void fake_h(float *x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) x[i] = half_to_float(float_to_half(x[i]));
+}
+
+/* the weight tensor of N with its simulated precision (NULL: none) */
+static float *sim_weights(Sim *S, Node *n, int i, int prec) {
+  if (!(n->op == OP_Conv || n->op == OP_Gemm || n->op == OP_MatMul) || !cf32(n->in[1])) return NULL;
+  if (S->wq[i] && S->wq_prec[i] == prec) return S->wq[i];
+  Value *w = n->in[1];
+  float *o = xalloc(sizeof(float) * (size_t)(w->numel + 1));
+  memcpy(o, w->data, sizeof(float) * (size_t)w->numel);
+  if (prec == PREC_FP16) fake_h(o, w->numel);
+  else {
+    /* per output channel: rows of a Conv / transposed Gemm weight, else columns */
+    int rows = n->op == OP_Conv || (n->op == OP_Gemm && attr_int(n, "transB", 0));
+    int64_t M = rows ? w->dims[0] : w->dims[w->rank - 1], K = w->numel / M;
+    int pc = weight_per_channel(n);
+    double all = 0;
+    for (int64_t j = 0; j < w->numel; j++) all = fmax(all, fabs(o[j]));
+    for (int64_t m = 0; m < M; m++) {
+      double a = 0;
+      for (int64_t k = 0; k < K && pc; k++) a = fmax(a, fabs(o[rows ? m * K + k : k * M + m]));
+      if (!pc) a = all;
+      float sc = a > 0 ? (float)(a / 127.0) : 1.0f;
+      for (int64_t k = 0; k < K; k++) {
+        float *v = &o[rows ? m * K + k : k * M + m];
+        double q = nearbyint(*v / sc);
+        *v = (float)((q < -127 ? -127 : q > 127 ? 127 : q) * sc);
+      }
+    }
+  }
+  free(S->wq[i]);
+  S->wq[i] = o;
+  S->wq_prec[i] = prec;
+  return o;
+}
+
+/* runs the samples with precisions PREC (per node); output SQNR and top-1 */
+static void sim_eval(Graph *g, Sim *S, const int *prec, double *sqnr, double *top1) {
+  Value **one = xalloc(sizeof(Value *) * (g->ninputs + 1));
+  double sig = 0, noise = 0;
+  int ok = 0;
+  for (int s = 0; s < S->ns; s++) {
+    calib_sample(g, S->st, s, one);
+    for (int k = 0; k < g->ninputs; k++) g->inputs[k]->rt = one[k]->data;
+    for (int i = 0; i < g->nnodes; i++) {
+      Node *n = g->nodes[i];
+      if (n->dead) continue;
+      int p = prec[i];
+      void *saved[64] = {0}, *wsave = NULL;
+      if (p != PREC_FP32 && n->nin <= 64) {
+        for (int k = 0; k < n->nin; k++) {
+          Value *v = n->in[k];
+          if (!v || v->data || v->dtype != DT_FLOAT || !v->rt) continue;
+          float *c = xalloc(sizeof(float) * (size_t)(v->numel + 1));
+          memcpy(c, v->rt, sizeof(float) * (size_t)v->numel);
+          if (p == PREC_FP16) fake_h(c, v->numel);
+          else {
+            Rep *r = rep_of(v);
+            qparams(v);
+            fake_q(c, v->numel, r->scale, r->zp);
+          }
+          saved[k] = v->rt;
+          v->rt = c;
+        }
+        float *wq = sim_weights(S, n, i, p);
+        if (wq) {
+          wsave = n->in[1]->data;
+          n->in[1]->data = wq;
+        }
+      }
+      interp_eval_node(n);
+      if (p != PREC_FP32) {
+        for (int k = 0; k < n->nin && k < 64; k++)
+          if (saved[k]) {
+            free(n->in[k]->rt);
+            n->in[k]->rt = saved[k];
+          }
+        if (wsave) n->in[1]->data = wsave;
+        Value *y = n->out[0];
+        if (y->dtype == DT_FLOAT && y->rt) {
+          if (p == PREC_FP16) fake_h(y->rt, y->numel);
+          else if (!transparent(n->op)) {
+            Rep *r = rep_of(y);
+            qparams(y);
+            fake_q(y->rt, y->numel, r->scale, r->zp);
+          }
+        }
+      }
+    }
+    int64_t off = 0;
+    for (int k = 0; k < g->noutputs; k++) {
+      Value *o = g->outputs[k];
+      const float *a = S->ref[s] + off, *b = o->data ? o->data : o->rt;
+      if (o->dtype == DT_FLOAT)
+        for (int64_t i = 0; i < o->numel; i++) {
+          sig += (double)a[i] * a[i];
+          noise += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        }
+      if (k == 0 && S->labels && o->dtype == DT_FLOAT) ok += argmax(b, DT_FLOAT, 0, o->numel) == elem_get_i64(S->labels->data, S->labels->dtype, s);
+      off += o->numel;
+    }
+    calib_free_rt(g);
+  }
+  *sqnr = sqnr_db(sig, noise);
+  *top1 = S->ns ? (double)ok / S->ns : 0;
+}
+
+static int budget_ok(const QConfig *c, Sim *S, double sqnr, double top1) {
+  if (c->min_sqnr >= 0 && !(sqnr >= c->min_sqnr)) return 0;
+  if (c->max_accuracy_drop >= 0 && S->labels && S->ref_top1 - top1 > c->max_accuracy_drop + 1e-12) return 0;
+  return 1;
+}
+
+static void auto_search(Graph *g, const QConfig *c0) {
+  QConfig cc = *c0, *c = &cc;
+  if (c->min_sqnr < 0 && c->max_accuracy_drop < 0) {
+    c->min_sqnr = 30;
+    warn("precision auto: no budget given (max_accuracy_drop or min_sqnr); using min_sqnr 30 dB");
+  }
+  if (c->max_accuracy_drop >= 0 && !c->auto_labels)
+    fatal("precision auto: max_accuracy_drop needs labels for the calibration samples (calibration.labels: LABELS.npy)");
+  Sim S = {0};
+  int ns;
+  S.st = calib_load_samples(g, c->calib, c->ncalib, c->max_samples, &ns);
+  S.ns = ns;
+  if (c->auto_labels) {
+    S.labels = tensor_file_read(c->auto_labels);
+    if (S.labels->numel < ns || dtype_is_float(S.labels->dtype))
+      fatal("%s: expected %d integer labels, got %s", c->auto_labels, ns, shape_str(S.labels));
+  }
+  S.wq = xalloc(sizeof(float *) * (g->nnodes + 1));
+  S.wq_prec = xalloc(sizeof(int) * (g->nnodes + 1));
+  for (int k = 0; k < g->noutputs; k++) S.outn += g->outputs[k]->numel;
+  S.ref = xalloc(sizeof(float *) * (ns + 1));
+  int *prec = xalloc(sizeof(int) * (g->nnodes + 1)), *fp = xalloc(sizeof(int) * (g->nnodes + 1));
+  Value **one = xalloc(sizeof(Value *) * (g->ninputs + 1));
+  int ok = 0;
+  for (int s = 0; s < ns; s++) { /* the fp32 reference */
+    calib_sample(g, S.st, s, one);
+    for (int k = 0; k < g->ninputs; k++) g->inputs[k]->rt = one[k]->data;
+    for (int i = 0; i < g->nnodes; i++)
+      if (!g->nodes[i]->dead) interp_eval_node(g->nodes[i]);
+    S.ref[s] = xalloc(sizeof(float) * (size_t)(S.outn + 1));
+    int64_t off = 0;
+    for (int k = 0; k < g->noutputs; k++) {
+      Value *o = g->outputs[k];
+      for (int64_t i = 0; i < o->numel; i++) S.ref[s][off + i] = (float)elem_get_f64(o->data ? o->data : o->rt, o->dtype, i);
+      if (k == 0 && S.labels) ok += argmax(S.ref[s], DT_FLOAT, 0, o->numel) == elem_get_i64(S.labels->data, S.labels->dtype, s);
+      off += o->numel;
+    }
+    calib_free_rt(g);
+  }
+  S.ref_top1 = ns ? (double)ok / ns : 0;
+  for (int i = 0; i < g->nnodes; i++) prec[i] = g->nodes[i]->dead ? PREC_FP32 : g->nodes[i]->precision;
+  double sq, t1;
+  sim_eval(g, &S, prec, &sq, &t1);
+  int evals = 1, raised = 0;
+  verbose("auto: start %.2f dB, top-1 %.4f (fp32 %.4f)", sq, t1, S.ref_top1);
+  char **why = xalloc(sizeof(char *) * (g->nnodes + 1));
+  while (!budget_ok(c, &S, sq, t1)) {
+    /* sensitivity of each auto layer still below fp32: the metric with it alone raised */
+    int best = -1;
+    double best_sq = -INFINITY, best_t1 = -1;
+    for (int i = 0; i < g->nnodes; i++) {
+      Node *n = g->nodes[i];
+      if (n->dead || !Q.isauto[i] || prec[i] == PREC_FP32) continue;
+      int up = prec[i] == PREC_INT8 && !fp16_unsupported(n) ? PREC_FP16 : PREC_FP32;
+      memcpy(fp, prec, sizeof(int) * g->nnodes);
+      fp[i] = up;
+      double s2, t2;
+      sim_eval(g, &S, fp, &s2, &t2);
+      evals++;
+      int better = S.labels && c->max_accuracy_drop >= 0 ? (t2 > best_t1 || (t2 == best_t1 && s2 > best_sq)) : s2 > best_sq;
+      if (better) best = i, best_sq = s2, best_t1 = t2;
+    }
+    if (best < 0) break;
+    Node *n = g->nodes[best];
+    int up = prec[best] == PREC_INT8 && !fp16_unsupported(n) ? PREC_FP16 : PREC_FP32;
+    why[best] = fmt("auto: raised to %s (step %d: output SQNR %.2f -> %.2f dB)", prec_name(up), ++raised, sq, best_sq);
+    prec[best] = up;
+    sq = best_sq;
+    t1 = best_t1;
+    verbose("auto: '%s' -> %s: %.2f dB, top-1 %.4f", n->name, prec_name(up), sq, t1);
+  }
+  int cnt[3] = {0};
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (n->dead || !Q.isauto[i]) continue;
+    n->precision = prec[i];
+    n->why = why[i] ? why[i] : fmt("auto: %s (within budget)", prec_name(prec[i]));
+    cnt[prec[i] % 3]++;
+  }
+  fprintf(stderr, "mrtc: precision auto: %d int8, %d fp16, %d fp32 layers; simulated output SQNR %.2f dB", cnt[PREC_INT8],
+          cnt[PREC_FP16], cnt[PREC_FP32], sq);
+  if (S.labels) fprintf(stderr, ", top-1 %.4f (fp32 %.4f)", t1, S.ref_top1);
+  fprintf(stderr, " on %d samples, %d evaluations%s\n", ns, evals, budget_ok(c, &S, sq, t1) ? "" : " (budget NOT met)");
+  for (int i = 0; i < g->nnodes; i++) free(S.wq[i]);
+}
+
 /* ------------------------------------------------------------ driver */
 
 void quantize_graph(Graph *g, const QConfig *c) {
@@ -1177,6 +1456,7 @@ void quantize_graph(Graph *g, const QConfig *c) {
   Q.nnodes0 = g->nnodes;
   Q.rule = xalloc(sizeof(QRule) * (g->nnodes + 1));
   Q.role = xalloc(sizeof(int) * (g->nnodes + 1));
+  Q.isauto = xalloc(g->nnodes + 1);
   Q.qs = xalloc(sizeof(float) * (g->nnodes + 1));
   Q.qz = xalloc(sizeof(int32_t) * (g->nnodes + 1));
   for (int i = 0; i < g->nnodes; i++) g->nodes[i]->index = i;
@@ -1189,6 +1469,7 @@ void quantize_graph(Graph *g, const QConfig *c) {
   if (pairs) verbose("%d QuantizeLinear -> DequantizeLinear pairs: their layers run on the int8 kernels", pairs);
   assign(g, c);
   check_support(g);
+  drop_int8_islands(g);
   /* calibration: for int8 tensors whose scale the model does not pin */
   int need = 0;
   for (int i = 0; i < g->nnodes && !need; i++) {
@@ -1201,6 +1482,12 @@ void quantize_graph(Graph *g, const QConfig *c) {
     if (!transparent(n->op)) need |= n->out[0]->dtype == DT_FLOAT && !rep_of(n->out[0])->pinned;
   }
   if (need) Q.cal = calibrate(g, c);
+  int any_auto = 0;
+  for (int i = 0; i < g->nnodes; i++) any_auto |= Q.isauto[i];
+  if (any_auto) {
+    if (!c->ncalib) fatal("precision auto needs calibration samples (--calib or calibration.data) to measure sensitivities");
+    auto_search(g, c);
+  }
   /* rewrite the schedule */
   int n0 = g->nnodes;
   Node **orig = xalloc(sizeof(Node *) * (n0 + 1));
@@ -1266,7 +1553,6 @@ void quant_eval(Graph *fg, Graph *qg, char **data, int ndata, const char *labels
     fatal("%s: expected %d integer labels, got %s", labels, ns, shape_str(lab));
   Value **one = xalloc(sizeof(Value *) * (fg->ninputs + 1));
   int np = Q.nprobes;
-  verbose("eval: %d probes", np);
   Value **fv = xalloc(sizeof(Value *) * (np + 1));
   double *psig = xalloc(sizeof(double) * (np + 1)), *pnoise = xalloc(sizeof(double) * (np + 1));
   for (int k = 0; k < np; k++) {

@@ -121,7 +121,14 @@ MRTC_FN void k_conv_pack_weights_f32(const KConvShape *s, const float *w, float 
 MRTC_FN void k_phase_row_f32(const float *src, int64_t w, int64_t pl, int64_t sw, int64_t plane, unsigned used, float *row) {
   int64_t ph, iw;
   if (sw == 1) {
+#if defined(__AVX512F__) /* rows are short: a libc call per row costs as much as the copy */
+    for (iw = 0; iw < w; iw += 16) {
+      __mmask16 m = k_mask16(w - iw);
+      _mm512_mask_storeu_ps(row + pl + iw, m, _mm512_maskz_loadu_ps(m, src + iw));
+    }
+#else
     memcpy(row + pl, src, sizeof(float) * (size_t)w);
+#endif
     return;
   }
   if (sw == 2) { /* even input columns go to phase pl % 2, odd ones to the other */
@@ -159,6 +166,22 @@ MRTC_FN void k_conv_phase_f32(const KConvShape *s, const float *xg, float *pl, i
   unsigned rows = 0, cols = 0; /* phases some tap reads (strides above 32 read all) */
   for (k = 0; k < s->KH; k++) rows |= SH > 32 ? ~0u : 1u << (k * s->DH % SH);
   for (k = 0; k < s->KW; k++) cols |= SW > 32 ? ~0u : 1u << (k * s->DW % SW);
+  if (SH == 1 && SW == 1) { /* zero only the padding: rows above and below, columns left and right */
+    for (c = 0; c < cg; c++) {
+      float *pc = pl + c * plane;
+      for (ih = 0; ih < hq; ih++) {
+        float *row = pc + ih * wq;
+        if (ih < s->PT || ih >= s->PT + s->H) memset(row, 0, sizeof(float) * (size_t)wq);
+        else {
+          for (k = 0; k < s->PL; k++) row[k] = 0.0f;
+          for (k = s->PL + s->W; k < wq; k++) row[k] = 0.0f;
+          k_phase_row_f32(xg + (c * s->H + ih - s->PT) * s->W, s->W, s->PL, 1, plane, 1u, row);
+        }
+      }
+    }
+    memset(pl + cg * plane, 0, sizeof(float) * (size_t)(wq + 64));
+    return;
+  }
   memset(pl, 0, sizeof(float) * (size_t)(cg * SH * SW * plane + wq + 64));
   for (c = 0; c < cg; c++) {
     float *pc = pl + c * SH * SW * plane;
@@ -172,13 +195,14 @@ MRTC_FN void k_conv_phase_f32(const KConvShape *s, const float *xg, float *pl, i
 
 MRTC_FN void k_conv_gemm_f32(const KConvShape *s, const float *x, const float *wp, const KEpi *e, float *y, float *scratch) {
   int64_t cg = s->C / s->G, mg = s->M / s->G, K = cg * s->KH * s->KW, P = s->OH * s->OW, khw = s->KH * s->KW;
-  int64_t gstride = (mg + MRTC_MR - 1) / MRTC_MR * MRTC_MR * K, kb = k_kc(K), n, g, jc, pc, k, hq = 0, wq = 0, Q = 0;
+  int64_t gstride = (mg + MRTC_MR - 1) / MRTC_MR * MRTC_MR * K, kb = k_kc(K), n, g, jc, pc, k, hq = 0, wq = 0, Q = 0, nbq = 0;
   int64_t *koff = (int64_t *)scratch;
   float *pl = scratch + 2 * K + 16, *wide = 0;
   int direct = k_conv_is_direct(s);
   if (!direct) {
     k_conv_planes(s, &hq, &wq);
     Q = s->OH * wq;
+    nbq = k_nc(Q);
     wide = pl + cg * s->SH * s->SW * hq * wq + wq + 64;
     for (k = 0; k < K; k++) {
       int64_t c = k / khw, dh = k % khw / s->KW * s->DH, dw = k % s->KW * s->DW;
@@ -205,8 +229,8 @@ MRTC_FN void k_conv_gemm_f32(const KConvShape *s, const float *x, const float *w
         continue;
       }
       k_conv_phase_f32(s, xg, pl, hq, wq);
-      for (jc = 0; jc < Q; jc += MRTC_NC) {
-        int64_t nc = Q - jc < MRTC_NC ? Q - jc : MRTC_NC, ldw = (nc + 15) / 16 * 16, m, q;
+      for (jc = 0; jc < Q; jc += nbq) {
+        int64_t nc = Q - jc < nbq ? Q - jc : nbq, ldw = (nc + 15) / 16 * 16, m, q;
         for (pc = 0; pc < K; pc += kb) {
           int64_t kc = K - pc < kb ? K - pc : kb;
           k_gemm_block_f32(mg, nc, kc, wg + pc * MRTC_MR, MRTC_MR * K, pl + jc, 0, koff + pc, wide, ldw,

@@ -67,10 +67,10 @@ MRTC_FN void k_dwconv_row_f32(const KConvShape *s, const float *pl, int64_t wq, 
         if (rem > 48) a3 = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m3, p + 48), a3);
       }
     }
-    k_epi512(a0, yr + ow0, m0, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 : 0, e);
-    if (rem > 16) k_epi512(a1, yr + ow0 + 16, m1, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 16 : 0, e);
-    if (rem > 32) k_epi512(a2, yr + ow0 + 32, m2, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 32 : 0, e);
-    if (rem > 48) k_epi512(a3, yr + ow0 + 48, m3, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 48 : 0, e);
+    k_epi512(a0, yr + ow0, m0, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 : 0, k_epiv(e));
+    if (rem > 16) k_epi512(a1, yr + ow0 + 16, m1, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 16 : 0, k_epiv(e));
+    if (rem > 32) k_epi512(a2, yr + ow0 + 32, m2, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 32 : 0, k_epiv(e));
+    if (rem > 48) k_epi512(a3, yr + ow0 + 48, m3, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 48 : 0, k_epiv(e));
   }
 #elif defined(__AVX2__) && defined(__FMA__)
   for (ow0 = 0; ow0 < s->OW; ow0 += 32) {
@@ -89,10 +89,10 @@ MRTC_FN void k_dwconv_row_f32(const KConvShape *s, const float *pl, int64_t wq, 
         if (rem > 24) a3 = _mm256_fmadd_ps(wv, _mm256_maskload_ps(p + 24, m3), a3);
       }
     }
-    k_epi256(a0, yr + ow0, m0, rem >= 8, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 : 0, e);
-    if (rem > 8) k_epi256(a1, yr + ow0 + 8, m1, rem >= 16, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 8 : 0, e);
-    if (rem > 16) k_epi256(a2, yr + ow0 + 16, m2, rem >= 24, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 16 : 0, e);
-    if (rem > 24) k_epi256(a3, yr + ow0 + 24, m3, rem >= 32, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 24 : 0, e);
+    k_epi256(a0, yr + ow0, m0, rem >= 8, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 : 0, k_epiv(e));
+    if (rem > 8) k_epi256(a1, yr + ow0 + 8, m1, rem >= 16, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 8 : 0, k_epiv(e));
+    if (rem > 16) k_epi256(a2, yr + ow0 + 16, m2, rem >= 24, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 16 : 0, k_epiv(e));
+    if (rem > 24) k_epi256(a3, yr + ow0 + 24, m3, rem >= 32, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, res ? res + ow0 + 24 : 0, k_epiv(e));
   }
   if (e->act >= MRTC_ACT_SIGMOID)
     for (ow0 = 0; ow0 < s->OW; ow0++) yr[ow0] = k_act_f32(yr[ow0], e->act, e->p0, e->p1);
@@ -132,20 +132,103 @@ MRTC_FN void k_dw_lanes512(const KConvShape *s, int64_t wq, __mmask16 *mk, int32
   }
 }
 
-MRTC_FN void k_dw_store512(__m512 acc, __mmask16 m, float *y, float bm, const float *r, const KEpi *e) {
+MRTC_FN void k_dw_store512(__m512 acc, __mmask16 m, float *y, float bm, const float *r, KEpiV e) {
   __mmask16 lo = (__mmask16)((1u << _mm_popcnt_u32(m)) - 1u);
   if (!m) return;
-  if (e->alpha != 1.0f) acc = _mm512_mul_ps(acc, _mm512_set1_ps(e->alpha));
-  if (e->bias_m) acc = _mm512_add_ps(acc, _mm512_set1_ps(bm));
+  if (e.alpha != 1.0f) acc = _mm512_mul_ps(acc, _mm512_set1_ps(e.alpha));
+  if (e.bias) acc = _mm512_add_ps(acc, _mm512_set1_ps(bm));
   if (r) acc = _mm512_add_ps(acc, _mm512_maskz_expand_ps(m, _mm512_maskz_loadu_ps(lo, r)));
-  acc = k_act512(acc, e->act, e->p0, e->p1);
+  acc = k_act512(acc, e.act, e.p0, e.p1);
   _mm512_mask_storeu_ps(y, lo, _mm512_maskz_compress_ps(m, acc));
 }
 
 /* one channel over the wide index q: planes pl, tap offsets koff, weights wm */
+/* 3x3 with unit dilation, every tap unrolled, nine weight registers set
+ * once per channel, 36 multiply-adds per 64 outputs.  Taps are addressed
+ * from few base pointers (stride 1: one, row offsets wq and 2 wq; stride 2:
+ * the four phase planes) so that nothing spills from the registers. */
+#define K_DW9(A, T0, T1, T2, T3, T4, T5, T6, T7, T8)                                                              \
+  A = _mm512_mul_ps(w0, _mm512_loadu_ps(T0));                                                                     \
+  A = _mm512_fmadd_ps(w1, _mm512_loadu_ps(T1), A);                                                                \
+  A = _mm512_fmadd_ps(w2, _mm512_loadu_ps(T2), A);                                                                \
+  A = _mm512_fmadd_ps(w3, _mm512_loadu_ps(T3), A);                                                                \
+  A = _mm512_fmadd_ps(w4, _mm512_loadu_ps(T4), A);                                                                \
+  A = _mm512_fmadd_ps(w5, _mm512_loadu_ps(T5), A);                                                                \
+  A = _mm512_fmadd_ps(w6, _mm512_loadu_ps(T6), A);                                                                \
+  A = _mm512_fmadd_ps(w7, _mm512_loadu_ps(T7), A);                                                                \
+  A = _mm512_fmadd_ps(w8, _mm512_loadu_ps(T8), A);
+/* the store of one vector: squeeze out junk lanes (compress), masked store */
+#define K_DW_PUT(A, V)                                                                                            \
+  {                                                                                                               \
+    __mmask16 m_ = mk[V];                                                                                         \
+    _mm512_mask_storeu_ps(y + dst[V], (__mmask16)((1u << _mm_popcnt_u32(m_)) - 1u), _mm512_maskz_compress_ps(m_, A)); \
+  }
+/* the loop over q; EPI maps an accumulator to its output (bias, activation) */
+#define K_DW3X3_LOOP(PTRS, TAPS, EPI)                                                                             \
+  for (q = 0; q < nv * 16; q += 32) {                                                                             \
+    int64_t v = q / 16;                                                                                           \
+    __m512 a0, a1;                                                                                                \
+    PTRS()                                                                                                        \
+    TAPS(a0, 0)                                                                                                   \
+    TAPS(a1, 16)                                                                                                  \
+    K_DW_PUT(EPI(a0), v)                                                                                          \
+    if (v + 1 < nv) K_DW_PUT(EPI(a1), v + 1)                                                                      \
+  }
+#define K_EPI_NONE(A) _mm512_add_ps(A, bv)
+#define K_EPI_RELU(A) _mm512_max_ps(_mm512_add_ps(A, bv), _mm512_setzero_ps())
+#define K_EPI_CLIP(A) _mm512_min_ps(hv, _mm512_max_ps(lv, _mm512_add_ps(A, bv)))
+/* One channel.  The common epilogues (bias, then nothing, Relu or Clip) get
+ * loops of their own; anything else (alpha, residual, other activations)
+ * goes through k_dw_store512. */
+#define K_DW3X3(NAME, PTRS, TAPS)                                                                                 \
+  MRTC_NOINLINE void NAME(int64_t Q, int64_t plane, int64_t wq, const float *pl, const float *wm, const __mmask16 *mk, \
+                          const int32_t *dst, float *y, float bm, const float *r, const KEpi *e) {                    \
+    const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);                 \
+    const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);                 \
+    const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);                 \
+    const KEpiV ev = k_epiv(e);                                                                                       \
+    const __m512 bv = _mm512_set1_ps(ev.bias ? bm : 0.0f), lv = _mm512_set1_ps(ev.p0), hv = _mm512_set1_ps(ev.p1);    \
+    int64_t q, nv = (Q + 15) / 16, w2q = 2 * wq;                                                                      \
+    (void)plane;                                                                                                      \
+    (void)w2q;                                                                                                        \
+    if (ev.alpha != 1.0f || r || (ev.act != MRTC_ACT_NONE && ev.act != MRTC_ACT_RELU && ev.act != MRTC_ACT_CLIP)) {   \
+      for (q = 0; q < nv * 16; q += 64) {                                                                             \
+        int64_t v = q / 16;                                                                                           \
+        __m512 a0, a1, a2, a3;                                                                                        \
+        PTRS()                                                                                                        \
+        TAPS(a0, 0)                                                                                                   \
+        TAPS(a1, 16)                                                                                                  \
+        TAPS(a2, 32)                                                                                                  \
+        TAPS(a3, 48)                                                                                                  \
+        k_dw_store512(a0, mk[v], y + dst[v], bm, r ? r + dst[v] : 0, ev);                                             \
+        if (v + 1 < nv) k_dw_store512(a1, mk[v + 1], y + dst[v + 1], bm, r ? r + dst[v + 1] : 0, ev);                 \
+        if (v + 2 < nv) k_dw_store512(a2, mk[v + 2], y + dst[v + 2], bm, r ? r + dst[v + 2] : 0, ev);                 \
+        if (v + 3 < nv) k_dw_store512(a3, mk[v + 3], y + dst[v + 3], bm, r ? r + dst[v + 3] : 0, ev);                 \
+      }                                                                                                               \
+    } else if (ev.act == MRTC_ACT_CLIP) {                                                                             \
+      K_DW3X3_LOOP(PTRS, TAPS, K_EPI_CLIP)                                                                            \
+    } else if (ev.act == MRTC_ACT_RELU) {                                                                             \
+      K_DW3X3_LOOP(PTRS, TAPS, K_EPI_RELU)                                                                            \
+    } else {                                                                                                          \
+      K_DW3X3_LOOP(PTRS, TAPS, K_EPI_NONE)                                                                            \
+    }                                                                                                                 \
+  }
+/* stride 1: three row pointers, taps at constant displacements */
+#define K_S1_PTRS() const float *r0 = pl + q, *r1 = r0 + wq, *r2 = r0 + w2q;
+#define K_S1(A, O) K_DW9(A, r0 + O, r0 + O + 1, r0 + O + 2, r1 + O, r1 + O + 1, r1 + O + 2, r2 + O, r2 + O + 1, r2 + O + 2)
+/* stride 2: the phase planes 00 (even rows, even columns), 01, 10, 11, and the next row of 00 and 01 */
+#define K_S2_PTRS()                                                                                               \
+  const float *p00 = pl + q, *p01 = p00 + plane, *p10 = p00 + 2 * plane, *p11 = p00 + 3 * plane, *q00 = p00 + wq, \
+              *q01 = p01 + wq;
+#define K_S2(A, O) K_DW9(A, p00 + O, p01 + O, p00 + O + 1, p10 + O, p11 + O, p10 + O + 1, q00 + O, q01 + O, q00 + O + 1)
+K_DW3X3(k_dwconv3x3s1_wide512, K_S1_PTRS, K_S1)
+K_DW3X3(k_dwconv3x3s2_wide512, K_S2_PTRS, K_S2)
+#undef K_DW9
+
 MRTC_FN void k_dwconv_wide512(int64_t Q, int64_t taps, const float *pl, const int64_t *koff, const float *wm,
                               const __mmask16 *mk, const int32_t *dst, float *y, float bm, const float *r, const KEpi *e) {
   int64_t q, t, nv = (Q + 15) / 16;
+  const KEpiV ev = k_epiv(e);
   for (q = 0; q < nv * 16; q += 64) {
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t v = q / 16;
@@ -157,10 +240,10 @@ MRTC_FN void k_dwconv_wide512(int64_t Q, int64_t taps, const float *pl, const in
       a2 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 32), a2);
       a3 = _mm512_fmadd_ps(wv, _mm512_loadu_ps(p + 48), a3);
     }
-    k_dw_store512(a0, mk[v], y + dst[v], bm, r ? r + dst[v] : 0, e);
-    if (v + 1 < nv) k_dw_store512(a1, mk[v + 1], y + dst[v + 1], bm, r ? r + dst[v + 1] : 0, e);
-    if (v + 2 < nv) k_dw_store512(a2, mk[v + 2], y + dst[v + 2], bm, r ? r + dst[v + 2] : 0, e);
-    if (v + 3 < nv) k_dw_store512(a3, mk[v + 3], y + dst[v + 3], bm, r ? r + dst[v + 3] : 0, e);
+    k_dw_store512(a0, mk[v], y + dst[v], bm, r ? r + dst[v] : 0, ev);
+    if (v + 1 < nv) k_dw_store512(a1, mk[v + 1], y + dst[v + 1], bm, r ? r + dst[v + 1] : 0, ev);
+    if (v + 2 < nv) k_dw_store512(a2, mk[v + 2], y + dst[v + 2], bm, r ? r + dst[v + 2] : 0, ev);
+    if (v + 3 < nv) k_dw_store512(a3, mk[v + 3], y + dst[v + 3], bm, r ? r + dst[v + 3] : 0, ev);
   }
 }
 
@@ -171,6 +254,7 @@ MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, co
   int64_t *koff;
   int32_t *dst;
   __mmask16 *mk;
+  int d3x3;
   one.C = one.G = one.M = 1;
   k_conv_planes(s, &hq, &wq);
   Q = s->OH * wq;
@@ -182,13 +266,20 @@ MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, co
     koff[k] = (dh % s->SH * s->SW + dw % s->SW) * hq * wq + dh / s->SH * wq + dw / s->SW;
   }
   k_dw_lanes512(s, wq, mk, dst);
+  /* 3x3, unit dilation, equal strides 1 or 2: the unrolled loop */
+  d3x3 = s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW && s->SW <= 2;
   for (n = 0; n < s->N; n++)
     for (c = 0; c < s->C; c++) {
       k_conv_phase_f32(&one, x + (n * s->C + c) * s->H * s->W, pl, hq, wq);
       for (j = 0; j < mg; j++) {
         int64_t m = c * mg + j;
-        k_dwconv_wide512(Q, taps, pl, koff, w + m * taps, mk, dst, y + (n * s->M + m) * P, e->bias_m ? e->bias_m[m] : 0.0f,
-                         e->res ? e->res + (n * s->M + m) * P : 0, e);
+        if (d3x3)
+          (s->SW == 1 ? k_dwconv3x3s1_wide512 : k_dwconv3x3s2_wide512)(Q, hq * wq, wq, pl, w + m * taps, mk, dst,
+                                                                     y + (n * s->M + m) * P, e->bias_m ? e->bias_m[m] : 0.0f,
+                                                                     e->res ? e->res + (n * s->M + m) * P : 0, e);
+        else
+          k_dwconv_wide512(Q, taps, pl, koff, w + m * taps, mk, dst, y + (n * s->M + m) * P, e->bias_m ? e->bias_m[m] : 0.0f,
+                           e->res ? e->res + (n * s->M + m) * P : 0, e);
       }
     }
   if (e->act >= MRTC_ACT_SIGMOID) /* the vector epilogue leaves these to us */

@@ -15,7 +15,8 @@
  * micro-kernel reads it with one pointer.  Weights are packed this way at
  * compile time (k_pack_a_f32 also runs at run time for activations).  B is
  * read in place with a row stride (a 1x1 convolution's input, a weight
- * matrix, an im2col block), so it needs no copy.  The micro-kernel keeps an
+ * matrix), or row k at b + koff[k] (an implicit convolution's taps, see
+ * k_conv.h), so it needs no copy.  The micro-kernel keeps an
  * MR x NR tile of C in registers across a K block of MRTC_KC, loading one
  * row of B (NR floats) and broadcasting MR values of A per step; K blocks
  * accumulate into C, and the last one applies the fused epilogue while the
@@ -29,7 +30,14 @@
  * and portable C99 (8 x 8, what `-o model.c` compiled anywhere gets).  All
  * three read the same packed layout, so generated weights do not depend on
  * the target.  Partial tiles use masked loads and stores: B and C are never
- * touched past their last column.
+ * touched past their last column.  The micro-kernels prefetch A 32 steps
+ * and B 8 rows ahead (weights arrive cold from memory once per inference).
+ *
+ * Shapes the 8 x 32 tile serves badly get their own loops (AVX-512):
+ * k_gemmT_f32 turns the tile around for N <= 64 (7x7 maps: 24 rows x 7
+ * columns, no lanes lost to N % 32), k_gemv512 streams B once for M <= 4
+ * (a classifier's Gemm).  Blocking: K in equal blocks of at most MRTC_KC,
+ * N in blocks of MRTC_NC.
  */
 #ifndef MRTC_K_GEMM_H
 #define MRTC_K_GEMM_H
@@ -106,6 +114,23 @@ typedef struct {
   float p0, p1;
 } KEpi;
 
+/* the epilogue's scalars copied out of KEpi: the compiler cannot keep
+ * e->alpha in a register across stores to C (both are float), a local it can */
+typedef struct {
+  float alpha, p0, p1;
+  int act, bias;
+} KEpiV;
+
+MRTC_FN KEpiV k_epiv(const KEpi *e) {
+  KEpiV v;
+  v.alpha = e->alpha;
+  v.p0 = e->p0;
+  v.p1 = e->p1;
+  v.act = e->act;
+  v.bias = e->bias_m != 0;
+  return v;
+}
+
 MRTC_FN float k_act_f32(float x, int act, float p0, float p1) {
   switch (act) {
   case MRTC_ACT_RELU: return u_relu(x);
@@ -181,14 +206,14 @@ MRTC_FN __m512 k_act512(__m512 v, int act, float p0, float p1) {
 }
 
 /* one vector of a C tile: accumulate onto C unless FIRST, epilogue if LAST, store */
-MRTC_FN void k_epi512(__m512 v, float *c, __mmask16 m, int flags, float bm, const float *bn, const float *r, const KEpi *e) {
+MRTC_FN void k_epi512(__m512 v, float *c, __mmask16 m, int flags, float bm, const float *bn, const float *r, KEpiV e) {
   if (!(flags & MRTC_GEMM_FIRST)) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, c));
   if (flags & MRTC_GEMM_LAST) {
-    if (e->alpha != 1.0f) v = _mm512_mul_ps(v, _mm512_set1_ps(e->alpha));
-    if (e->bias_m) v = _mm512_add_ps(v, _mm512_set1_ps(bm));
+    if (e.alpha != 1.0f) v = _mm512_mul_ps(v, _mm512_set1_ps(e.alpha));
+    if (e.bias) v = _mm512_add_ps(v, _mm512_set1_ps(bm));
     if (bn) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, bn));
     if (r) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, r));
-    v = k_act512(v, e->act, e->p0, e->p1);
+    v = k_act512(v, e.act, e.p0, e.p1);
   }
   _mm512_mask_storeu_ps(c, m, v);
 }
@@ -206,24 +231,31 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
 #define K5_S2(i)                                                                                        \
   if (i < mr) {                                                                                         \
     float bm_ = e->bias_m ? e->bias_m[i] : 0.0f;                                                        \
-    k_epi512(c##i##0, c + i * ldc, m0, flags, bm_, bn, r ? r + i * e->ldr : 0, e);                      \
-    k_epi512(c##i##1, c + i * ldc + 16, m1, flags, bm_, bn ? bn + 16 : 0, r ? r + i * e->ldr + 16 : 0, e); \
+    k_epi512(c##i##0, c + i * ldc, m0, flags, bm_, bn, r ? r + i * e->ldr : 0, ev);                     \
+    k_epi512(c##i##1, c + i * ldc + 16, m1, flags, bm_, bn ? bn + 16 : 0, r ? r + i * e->ldr + 16 : 0, ev); \
   }
 #define K5_D1(i) __m512 c##i##0 = z;
 #define K5_F1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c##i##0);
 #define K5_S1(i) \
-  if (i < mr) k_epi512(c##i##0, c + i * ldc, m0, flags, e->bias_m ? e->bias_m[i] : 0.0f, bn, r ? r + i * e->ldr : 0, e);
+  if (i < mr) k_epi512(c##i##0, c + i * ldc, m0, flags, e->bias_m ? e->bias_m[i] : 0.0f, bn, r ? r + i * e->ldr : 0, ev);
 
 #define K5_UKR2(NAME, ROWS)                                                                                           \
   MRTC_FN void NAME(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr, int nr,    \
                     int flags, const KEpi *e, const float *bn, const float *r, const int64_t *koff) {                  \
     __m512 z = _mm512_setzero_ps(), b0, b1;                                                                          \
+    const KEpiV ev = k_epiv(e);                                                                                       \
     __mmask16 m0 = k_mask16(nr), m1 = k_mask16(nr - 16);                                                              \
     int64_t k;                                                                                                        \
     ROWS(K5_D2)                                                                                                       \
     if (nr == 32)                                                                                                     \
       for (k = 0; k < kc; k++, a += MRTC_MR) {                                                                        \
         const float *bk = koff ? b + koff[k] : b + k * ldb;                                                           \
+        _mm_prefetch((const char *)(a + 8 * 32), _MM_HINT_T0); /* A 32 steps ahead, B 8 rows ahead */                 \
+        if (k + 8 < kc) {                                                                                             \
+          const float *bp_ = koff ? b + koff[k + 8] : bk + 8 * ldb;                                                   \
+          _mm_prefetch((const char *)bp_, _MM_HINT_T0);                                                               \
+          _mm_prefetch((const char *)(bp_ + 16), _MM_HINT_T0);                                                        \
+        }                                                                                                             \
         b0 = _mm512_loadu_ps(bk);                                                                                     \
         b1 = _mm512_loadu_ps(bk + 16);                                                                                \
         ROWS(K5_F2)                                                                                                   \
@@ -241,6 +273,7 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
   MRTC_FN void NAME(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr, int nr,    \
                     int flags, const KEpi *e, const float *bn, const float *r, const int64_t *koff) {                  \
     __m512 z = _mm512_setzero_ps(), b0;                                                                              \
+    const KEpiV ev = k_epiv(e);                                                                                       \
     __mmask16 m0 = k_mask16(nr);                                                                                      \
     int64_t k;                                                                                                        \
     ROWS(K5_D1)                                                                                                       \
@@ -297,14 +330,14 @@ MRTC_FN __m256i k_mask8(int64_t n) {
 }
 
 MRTC_FN void k_epi256(__m256 v, float *c, __m256i m, int full, int flags, float bm, const float *bn, const float *r,
-                      const KEpi *e) {
+                      KEpiV e) {
   if (!(flags & MRTC_GEMM_FIRST)) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(c) : _mm256_maskload_ps(c, m));
   if (flags & MRTC_GEMM_LAST) {
-    if (e->alpha != 1.0f) v = _mm256_mul_ps(v, _mm256_set1_ps(e->alpha));
-    if (e->bias_m) v = _mm256_add_ps(v, _mm256_set1_ps(bm));
+    if (e.alpha != 1.0f) v = _mm256_mul_ps(v, _mm256_set1_ps(e.alpha));
+    if (e.bias) v = _mm256_add_ps(v, _mm256_set1_ps(bm));
     if (bn) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(bn) : _mm256_maskload_ps(bn, m));
     if (r) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(r) : _mm256_maskload_ps(r, m));
-    v = k_act256(v, e->act, e->p0, e->p1);
+    v = k_act256(v, e.act, e.p0, e.p1);
   }
   if (full) _mm256_storeu_ps(c, v);
   else _mm256_maskstore_ps(c, m, v);
@@ -313,11 +346,12 @@ MRTC_FN void k_epi256(__m256 v, float *c, __m256i m, int full, int flags, float 
 #define K2_D(i) __m256 c##i = z;
 #define K2_F(i) c##i = _mm256_fmadd_ps(_mm256_broadcast_ss(a + i), b0, c##i);
 #define K2_S(i) \
-  if (i < mr) k_epi256(c##i, c + i * ldc, m, full, flags, e->bias_m ? e->bias_m[i] : 0.0f, bn, r ? r + i * e->ldr : 0, e);
+  if (i < mr) k_epi256(c##i, c + i * ldc, m, full, flags, e->bias_m ? e->bias_m[i] : 0.0f, bn, r ? r + i * e->ldr : 0, ev);
 #define K2_UKR(NAME, ROWS)                                                                                            \
   MRTC_FN void NAME(int64_t kc, const float *a, const float *b, int64_t ldb, float *c, int64_t ldc, int mr, int nr,    \
                     int flags, const KEpi *e, const float *bn, const float *r, const int64_t *koff) {                  \
     __m256 z = _mm256_setzero_ps(), b0;                                                                              \
+    const KEpiV ev = k_epiv(e);                                                                                       \
     __m256i m = k_mask8(nr);                                                                                          \
     int full = nr == 8;                                                                                               \
     int64_t k;                                                                                                        \
@@ -444,6 +478,11 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
   for (k = 0; k < kc; k++) {
     const float *bk = b + (koff ? koff[k] : k * ldb);
     __m256 A0 = _mm256_loadu_ps(a0 + 8 * k), A1 = _mm256_loadu_ps(a1 + 8 * k), A2 = _mm256_loadu_ps(a2 + 8 * k);
+    if ((k & 1) == 0) { /* each panel advances a line every two steps: fetch them 32 steps ahead */
+      _mm_prefetch((const char *)(a0 + 8 * k + 256), _MM_HINT_T0);
+      _mm_prefetch((const char *)(a1 + 8 * k + 256), _MM_HINT_T0);
+      _mm_prefetch((const char *)(a2 + 8 * k + 256), _MM_HINT_T0);
+    }
     K7(KT_F)
   }
   K7(KT_S)
@@ -498,21 +537,30 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
 }
 #endif
 
+/* the N block size: N split into blocks of at most MRTC_NC, equal up to a
+ * multiple of 32 (no thin last block that re-reads all of A for a few columns) */
+MRTC_FN int64_t k_nc(int64_t N) {
+  int64_t nb = (N + MRTC_NC - 1) / MRTC_NC, nc = nb > 1 ? ((N + nb - 1) / nb + 31) / 32 * 32 : N;
+  return nc < MRTC_NC ? nc : MRTC_NC;
+}
+
 /* y[0, n) = epilogue(src[0, n)) for one row segment: bias bm, residual r (or 0) */
 MRTC_FN void k_epi_seg_f32(int64_t n, const float *src, float *y, float bm, const float *r, const KEpi *e) {
   int64_t i = 0;
+  const KEpiV ev = k_epiv(e);
+  (void)ev;
 #if defined(__AVX512F__)
   for (; i < n; i += 16) {
     __mmask16 m = k_mask16(n - i);
-    k_epi512(_mm512_maskz_loadu_ps(m, src + i), y + i, m, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, r ? r + i : 0, e);
+    k_epi512(_mm512_maskz_loadu_ps(m, src + i), y + i, m, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, r ? r + i : 0, ev);
   }
   i = 0;
 #elif defined(__AVX2__) && defined(__FMA__)
   for (; i + 8 <= n; i += 8)
-    k_epi256(_mm256_loadu_ps(src + i), y + i, k_mask8(8), 1, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, r ? r + i : 0, e);
+    k_epi256(_mm256_loadu_ps(src + i), y + i, k_mask8(8), 1, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, r ? r + i : 0, ev);
   if (i < n) {
     __m256i m = k_mask8(n - i);
-    k_epi256(_mm256_maskload_ps(src + i, m), y + i, m, 0, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, r ? r + i : 0, e);
+    k_epi256(_mm256_maskload_ps(src + i, m), y + i, m, 0, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, r ? r + i : 0, ev);
   }
   i = 0;
 #else
@@ -561,7 +609,7 @@ MRTC_FN void k_gemv512(int64_t M, int64_t N, int64_t K, const float *ap, const f
     for (j = 0; j < N; j += 16) {
       __mmask16 m = k_mask16(N - j);
       k_epi512(_mm512_maskz_loadu_ps(m, c + i * ldc + j), c + i * ldc + j, m, MRTC_GEMM_FIRST | MRTC_GEMM_LAST,
-               e->bias_m ? e->bias_m[i] : 0.0f, e->bias_n ? e->bias_n + j : 0, e->res ? e->res + i * e->ldr + j : 0, e);
+               e->bias_m ? e->bias_m[i] : 0.0f, e->bias_n ? e->bias_n + j : 0, e->res ? e->res + i * e->ldr + j : 0, k_epiv(e));
     }
   if (e->act >= MRTC_ACT_SIGMOID)
     for (i = 0; i < M; i++)
@@ -578,8 +626,9 @@ MRTC_FN void k_gemm_packed_f32(int64_t M, int64_t N, int64_t K, const float *ap,
     return;
   }
 #endif
-  for (jc = 0; jc < N; jc += MRTC_NC) {
-    int64_t nc = N - jc < MRTC_NC ? N - jc : MRTC_NC;
+  int64_t nb = k_nc(N);
+  for (jc = 0; jc < N; jc += nb) {
+    int64_t nc = N - jc < nb ? N - jc : nb;
     KEpi ej = *e;
     if (ej.bias_n) ej.bias_n += jc;
     if (ej.res) ej.res += jc;

@@ -22,8 +22,8 @@
 
 /* round(p / 2^shift), halves away from zero; 1 <= shift <= 62 */
 MRTC_FN int64_t k_q_rshift(int64_t p, int32_t shift) {
-  int64_t h = (int64_t)1 << (shift - 1);
-  return p >= 0 ? (p + h) >> shift : -((h - p) >> shift);
+  int64_t a = p < 0 ? -p : p, r = (a + ((int64_t)1 << (shift - 1))) >> shift; /* selects, not branches */
+  return p < 0 ? -r : r;
 }
 
 MRTC_FN int8_t k_q_clamp(int64_t v, int32_t lo, int32_t hi) { return (int8_t)(v < lo ? lo : v > hi ? hi : v); }
@@ -77,15 +77,56 @@ MRTC_FN void k_qlut_i8(int64_t n, const int8_t *x, const int8_t *table, int8_t *
 #include <immintrin.h>
 #endif
 
+#if defined(__AVX512BW__)
+/* acc[i] += the sum of the 16 lanes of s_i, for 8 vectors at once (a transpose-add tree) */
+MRTC_FN void k_q_hsum8(__m512i s0, __m512i s1, __m512i s2, __m512i s3, __m512i s4, __m512i s5, __m512i s6, __m512i s7,
+                       int32_t *acc) {
+  __m512i t01 = _mm512_add_epi32(_mm512_unpacklo_epi32(s0, s1), _mm512_unpackhi_epi32(s0, s1));
+  __m512i t23 = _mm512_add_epi32(_mm512_unpacklo_epi32(s2, s3), _mm512_unpackhi_epi32(s2, s3));
+  __m512i t45 = _mm512_add_epi32(_mm512_unpacklo_epi32(s4, s5), _mm512_unpackhi_epi32(s4, s5));
+  __m512i t67 = _mm512_add_epi32(_mm512_unpacklo_epi32(s6, s7), _mm512_unpackhi_epi32(s6, s7));
+  __m512i u0 = _mm512_add_epi32(_mm512_unpacklo_epi64(t01, t23), _mm512_unpackhi_epi64(t01, t23));
+  __m512i u1 = _mm512_add_epi32(_mm512_unpacklo_epi64(t45, t67), _mm512_unpackhi_epi64(t45, t67));
+  __m512i w = _mm512_add_epi32(_mm512_shuffle_i32x4(u0, u1, 0x44), _mm512_shuffle_i32x4(u0, u1, 0xee));
+  __m512i x = _mm512_add_epi32(_mm512_shuffle_i32x4(w, w, 0x88), _mm512_shuffle_i32x4(w, w, 0xdd));
+  __m256i r = _mm256_add_epi32(_mm512_castsi512_si256(x), _mm256_loadu_si256((const __m256i *)acc));
+  _mm256_storeu_si256((__m256i *)acc, r);
+}
+#endif
+
 /* acc[2 * i + j] = sum_k w_i[k] * c_j[k] for four weight rows and two columns:
  * the inner kernel of convolution and GEMM.  Sign-extended to int16 and
  * multiplied pairwise into int32 (pmaddwd) where the target has SIMD; the sum
  * is exact in every path, so all give the same bits. */
 MRTC_FN void k_qdot42(int64_t K, const int8_t *w0, const int8_t *w1, const int8_t *w2, const int8_t *w3, const int8_t *c0,
-                      const int8_t *c1, int32_t *acc) {
+                      const int8_t *c1, const int32_t *wsum, int32_t *acc) {
   int64_t k = 0;
   int i;
   for (i = 0; i < 8; i++) acc[i] = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  /* vpdpbusd multiplies unsigned by signed bytes: x + 128 (x ^ 0x80) times w,
+   * then 128 * sum(w) over the same K & ~63 bytes (WSUM, from the caller) is taken off */
+  if (wsum && K >= 64) {
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+    __m512i flip = _mm512_set1_epi8((char)0x80), x0, x1, v;
+    for (; k + 64 <= K; k += 64) {
+      x0 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(c0 + k)), flip);
+      x1 = _mm512_xor_si512(_mm512_loadu_si512((const void *)(c1 + k)), flip);
+      v = _mm512_loadu_si512((const void *)(w0 + k));
+      s0 = _mm512_dpbusd_epi32(s0, x0, v), s1 = _mm512_dpbusd_epi32(s1, x1, v);
+      v = _mm512_loadu_si512((const void *)(w1 + k));
+      s2 = _mm512_dpbusd_epi32(s2, x0, v), s3 = _mm512_dpbusd_epi32(s3, x1, v);
+      v = _mm512_loadu_si512((const void *)(w2 + k));
+      s4 = _mm512_dpbusd_epi32(s4, x0, v), s5 = _mm512_dpbusd_epi32(s5, x1, v);
+      v = _mm512_loadu_si512((const void *)(w3 + k));
+      s6 = _mm512_dpbusd_epi32(s6, x0, v), s7 = _mm512_dpbusd_epi32(s7, x1, v);
+    }
+    k_q_hsum8(s0, s1, s2, s3, s4, s5, s6, s7, acc);
+    for (i = 0; i < 8; i++) acc[i] -= 128 * wsum[i / 2];
+  }
+#else
+  (void)wsum;
+#endif
 #if defined(__AVX512BW__)
 #define MRTC_QLD(p) _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)((p) + k)))
 #define MRTC_QMAC(s, a, b) s = _mm512_add_epi32(s, _mm512_madd_epi16(a, b))
@@ -107,10 +148,7 @@ MRTC_FN void k_qdot42(int64_t K, const int8_t *w0, const int8_t *w1, const int8_
       MRTC_QMAC(s6, v, x0);
       MRTC_QMAC(s7, v, x1);
     }
-    acc[0] = _mm512_reduce_add_epi32(s0), acc[1] = _mm512_reduce_add_epi32(s1);
-    acc[2] = _mm512_reduce_add_epi32(s2), acc[3] = _mm512_reduce_add_epi32(s3);
-    acc[4] = _mm512_reduce_add_epi32(s4), acc[5] = _mm512_reduce_add_epi32(s5);
-    acc[6] = _mm512_reduce_add_epi32(s6), acc[7] = _mm512_reduce_add_epi32(s7);
+    k_q_hsum8(s0, s1, s2, s3, s4, s5, s6, s7, acc);
   }
 #undef MRTC_QLD
 #undef MRTC_QMAC
@@ -197,10 +235,27 @@ MRTC_FN void k_qrows_i8(int64_t rows, int64_t K, int64_t n0, int64_t n1, const i
   int32_t acc[8];
   for (n = n0; n < n1; n += 4) {
     int64_t nn[4], i, j;
+    const int32_t *wsp = 0;
     for (i = 0; i < 4; i++) nn[i] = n + i < n1 ? n + i : n1 - 1;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    {
+      int32_t wsum[4] = {0, 0, 0, 0};
+      int64_t k, K64 = K & ~(int64_t)63;
+      __m512i one = _mm512_set1_epi8(1), q0 = _mm512_setzero_si512(), q1 = q0, q2 = q0, q3 = q0, z = q0;
+      int32_t t8[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (k = 0; k < K64; k += 64) {
+        q0 = _mm512_dpbusd_epi32(q0, one, _mm512_loadu_si512((const void *)(w + nn[0] * K + k)));
+        q1 = _mm512_dpbusd_epi32(q1, one, _mm512_loadu_si512((const void *)(w + nn[1] * K + k)));
+        q2 = _mm512_dpbusd_epi32(q2, one, _mm512_loadu_si512((const void *)(w + nn[2] * K + k)));
+        q3 = _mm512_dpbusd_epi32(q3, one, _mm512_loadu_si512((const void *)(w + nn[3] * K + k)));
+      }
+      k_q_hsum8(q0, z, q1, z, q2, z, q3, z, t8);
+      for (i = 0; i < 4; i++) wsum[i] = t8[2 * i];
+      wsp = wsum;
+#endif
     for (r = 0; r < rows; r += 2) {
       int64_t r1 = r + 1 < rows ? r + 1 : r;
-      k_qdot42(K, w + nn[0] * K, w + nn[1] * K, w + nn[2] * K, w + nn[3] * K, x + r * K, x + r1 * K, acc);
+      k_qdot42(K, w + nn[0] * K, w + nn[1] * K, w + nn[2] * K, w + nn[3] * K, x + r * K, x + r1 * K, wsp, acc);
       for (i = 0; i < 4 && n + i < n1; i++)
         for (j = 0; j < 2 && r + j < rows; j++) {
           int64_t o = (r + j) * ldyr + nn[i] * ldyn, v = zy + k_q_rshift(((int64_t)acc[2 * i + j] + bias[nn[i]]) * mult[nn[i]], shift);
@@ -208,6 +263,9 @@ MRTC_FN void k_qrows_i8(int64_t rows, int64_t K, int64_t n0, int64_t n1, const i
           y[o] = k_q_clamp(v, lo, hi);
         }
     }
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    }
+#endif
   }
 }
 
@@ -262,7 +320,12 @@ MRTC_FN void k_qconv_i8(const KQConv *s, const int8_t *x, const int8_t *w, const
             int8_t *cr = col + t * K;
             if (ih0 >= 0 && ih0 + (KH - 1) * DH < H && iw0 >= 0 && iw0 + (KW - 1) * DW < W) {
               const int8_t *xb = xg + ih0 * W + iw0;
-              if (DW == 1)
+              if (DW == 1 && KW == 3)
+                for (c = 0; c < cg; c++, xb += HW) {
+                  const int8_t *xr = xb;
+                  for (kh = 0; kh < KH; kh++, xr += rs, cr += 3) cr[0] = xr[0], cr[1] = xr[1], cr[2] = xr[2];
+                }
+              else if (DW == 1)
                 for (c = 0; c < cg; c++, xb += HW) {
                   const int8_t *xr = xb;
                   for (kh = 0; kh < KH; kh++, xr += rs)

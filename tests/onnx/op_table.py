@@ -2,8 +2,8 @@
 """Table of node tests passed / total per op family, from tests/onnx/results.txt.
 
   op_table.py            print the table (markdown)
-  op_table.py --write    also put it into tests/onnx/README.md, between the
-                         <!-- op-table --> markers
+  op_table.py --write    also put it into tests/onnx/README.md and the
+                         project README.md, between the <!-- op-table --> markers
 
 The op family of a case is the op its model tests (onnx_info.family: the
 op of a one-node model; an _expanded case counts for the op it expands).
@@ -57,15 +57,16 @@ def main(argv):
     print()
     print(table)
     if "--write" in argv:
-        readme = os.path.join(HERE, "README.md")
-        text = open(readme).read() if os.path.exists(readme) else ""
-        block = "%s\n%s\n\n%s\n%s" % (BEGIN, summary, table, END)
-        if BEGIN in text and END in text:
-            text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
-        with open(readme, "w") as f:
-            f.write(text)
+        # the conformance README and the project README carry the same table
+        for readme in (os.path.join(HERE, "README.md"), os.path.join(ROOT, "README.md")):
+            text = open(readme).read() if os.path.exists(readme) else ""
+            block = "%s\n%s\n\n%s\n%s" % (BEGIN, summary, table, END)
+            if BEGIN in text and END in text:
+                text = text[:text.index(BEGIN)] + block + text[text.index(END) + len(END):]
+            else:
+                text = text.rstrip("\n") + ("\n\n" if text else "") + block + "\n"
+            with open(readme, "w") as f:
+                f.write(text)
     return 0
 
 
