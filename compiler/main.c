@@ -445,9 +445,14 @@ static int cmd_compare(Opts *o) {
         bad++;
       }
       if (d > maxabs || d != d) maxabs = d;
-    } else if (elem_get_i64(a->data, a->dtype, i) != elem_get_i64(b->data, b->dtype, i)) {
-      if (first < 0) first = i;
-      bad++;
+    } else {
+      int64_t x = elem_get_i64(a->data, a->dtype, i), y = elem_get_i64(b->data, b->dtype, i);
+      double d = x > y ? (double)x - (double)y : (double)y - (double)x;
+      if (d > maxabs) maxabs = d;
+      if (x != y) {
+        if (first < 0) first = i;
+        bad++;
+      }
     }
   }
   if (bad) {

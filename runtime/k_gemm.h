@@ -495,9 +495,9 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
  * in runs (an implicit convolution's output rows): column j of C is column
  * q(j) = j / run * rstride + j % run of B, whose row k starts at
  * b + koff[k] (or b + k * ldb).  Every 7-column tile reads 7 consecutive
- * columns of B: past a run's end it reads junk columns (RSTRIDE > RUN, the
- * phase planes' slack) or, with one run of all N columns, it is moved back
- * to end at N (N >= 7). */
+ * columns of B: with koff (phase planes) past a run's end it reads junk
+ * columns or the planes' slack; without, B is read in place (one run of
+ * N >= 7 columns) and the last tile is moved back to end at N. */
 MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const float *b, int64_t ldb, const int64_t *koff,
                          int64_t run, int64_t rstride, float *c, int64_t ldc, const KEpi *e) {
   /* K blocks only past 8192: the 24-row A panel streams from L2, and each block costs a scalar pass over the tile */
@@ -511,7 +511,7 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
       int first = pc == 0, last = pc + kc >= K;
       for (j0 = 0; j0 < N;) {
         int64_t r = j0 % run, nn = run - r < 7 ? run - r : 7, js = 0, q = j0 / run * rstride + r;
-        if (rstride == run && q + 7 > N) js = q + 7 - N; /* one run: move the tile back, store its new columns */
+        if (!koff && q + 7 > N) js = q + 7 - N; /* B read in place: move the tile back, store its new columns */
         k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR, b + q - js + (koff ? 0 : pc * ldb), ldb,
                    koff ? koff + pc : 0, tmp);
         for (i = 0; i < mr; i++) {

@@ -4,6 +4,7 @@
 #   unit         tests/unit/: planner, kernels, fmt_float (C, against the compiler's objects)
 #   cli          tests/cli/run_cli.sh: every option and documented error
 #   models       tests/models/run_models.sh: the committed models and the example's accuracy
+#   quant        tests/quant/run_quant.sh: precision config, calibration, int8/fp16 code (bit-exact, accuracy)
 #   conformance  tests/onnx/run_conformance.sh: the ONNX node tests of tests/onnx/pass.list
 #                (MRTC_FULL=1: every node test, and tests/onnx/results.txt is rewritten)
 #
@@ -28,7 +29,7 @@ BUILD=${BUILD:-build}
 SHARED=${SHARED:-$(dirname "$root")/shared}
 MRTC_TEST_CFLAGS=${MRTC_TEST_CFLAGS:-}
 export MRTC BUILD SHARED MRTC_TEST_CFLAGS
-TIERS=${TIERS:-unit cli models conformance}
+TIERS=${TIERS:-unit cli models quant conformance}
 full=${MRTC_FULL:-0}
 case "$MRTC_TEST_CFLAGS" in *sanitize*) san=1 ;; *) san=0 ;; esac
 sample=${CONF_SAMPLE:-$([ $san = 1 ] && echo 3 || echo 1)}
@@ -100,6 +101,7 @@ for t in $TIERS; do
     unit) tier unit unit_tier ;;
     cli) tier cli sh tests/cli/run_cli.sh ;;
     models) tier models sh tests/models/run_models.sh ;;
+    quant) tier quant sh tests/quant/run_quant.sh ;;
     conformance) tier conformance conformance_tier ;;
     *) echo "run_all: unknown tier '$t'" ;;
     esac
