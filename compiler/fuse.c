@@ -146,6 +146,7 @@ static int add_to_bias(Graph *g, Node *host, Node *add, Value *other) {
 static int add_to_colbias(Node *host, Node *add, Value *other) {
   Value *out = host->out[0];
   if (host->op == OP_Conv || host->fuse_bias || host->fuse_res || node_in(host, 2)) return 0;
+  if (host->op == OP_MatMul && host->in[1]->rank < 2) return 0; /* no column axis: the output ends in M */
   if (!axis_const(other, out, out->rank - 1)) return 0;
   host->fuse_bias = add_input(host, other);
   absorb(host, add);

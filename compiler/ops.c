@@ -65,9 +65,16 @@ Attr *attr_find(Node *n, const char *name) {
   return NULL;
 }
 
+static const char *attr_type_name(int t) {
+  static const char *const names[] = {"undefined", "float", "int", "string", "tensor", "graph",
+                                      "floats", "ints", "strings", "tensors", "graphs"};
+  return t >= 0 && t < (int)(sizeof names / sizeof names[0]) ? names[t] : "unknown";
+}
+
 static Attr *attr_typed(Node *n, const char *name, AttrType t) {
   Attr *a = attr_find(n, name);
-  if (a && a->type != t) error_node(n, "attribute '%s' has the wrong type (%d, expected %d)", name, a->type, t);
+  if (a && a->type != t)
+    error_node(n, "attribute '%s' has the wrong type (%s, expected %s)", name, attr_type_name(a->type), attr_type_name(t));
   return a;
 }
 
@@ -79,7 +86,7 @@ int64_t attr_int(Node *n, const char *name, int64_t def) {
 float attr_float(Node *n, const char *name, float def) {
   Attr *a = attr_find(n, name);
   if (a && a->type == AT_INT) return (float)a->i; /* tolerated: some exporters */
-  if (a && a->type != AT_FLOAT) error_node(n, "attribute '%s' has the wrong type (%d, expected float)", name, a->type);
+  if (a && a->type != AT_FLOAT) error_node(n, "attribute '%s' has the wrong type (%s, expected float)", name, attr_type_name(a->type));
   return a ? a->f : def;
 }
 

@@ -35,7 +35,7 @@ MRTC_FN int64_t k_dwconv_scratch(const KConvShape *s) {
   int64_t hp, wq, hq, wq2, a, b;
   k_dwconv_geom(s, &hp, &wq);
   k_conv_planes(s, &hq, &wq2);
-  a = s->SH * s->SW * hq * wq2 + wq2 + 128 + 2 * s->KH * s->KW + 16 + (s->OH * wq2 + 15) / 16 * 2 + 16;
+  a = s->SH * s->SW * hq * wq2 + wq2 + 128 + 16 + 2 * s->KH * s->KW + 16 + (s->OH * wq2 + 15) / 16 * 2 + 16;
   b = hp * s->SW * wq;
   return a > b ? a : b;
 }
@@ -258,7 +258,7 @@ MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, co
   one.C = one.G = one.M = 1;
   k_conv_planes(s, &hq, &wq);
   Q = s->OH * wq;
-  koff = (int64_t *)(pl + s->SH * s->SW * hq * wq + wq + 128);
+  koff = (int64_t *)(pl + (s->SH * s->SW * hq * wq + wq + 128 + 15) / 16 * 16); /* 64-byte aligned */
   dst = (int32_t *)(koff + taps + 8);
   mk = (__mmask16 *)(dst + (Q + 15) / 16 + 8);
   for (k = 0; k < taps; k++) {

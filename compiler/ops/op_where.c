@@ -130,7 +130,7 @@ static void trilu_emit(Node *n, Emitter *e) {
 typedef struct EyeP {
   int64_t rows, cols, k;
   int esz;
-  unsigned char one[16];
+  union { unsigned char b[16]; double d; int64_t i; } one; /* the value 1 in the output type, aligned for it */
 } EyeP;
 
 static void eyelike_infer(Node *n) {
@@ -146,13 +146,13 @@ static void eyelike_infer(Node *n) {
   p->k = attr_int(n, "k", 0);
   if (p->k > p->cols) p->k = p->cols;
   if (p->k < -p->rows) p->k = -p->rows;
-  elem_set_f64(p->one, t, 0, 1.0);
+  elem_set_f64(p->one.b, t, 0, 1.0);
   value_set_shape(n->out[0], t, 2, x->dims);
 }
 
 static void eyelike_eval(Node *n, void *const *in, void *const *out) {
   EyeP *p = n->p;
-  k_eyelike(p->rows, p->cols, p->k, p->one, out[0], p->esz);
+  k_eyelike(p->rows, p->cols, p->k, p->one.b, out[0], p->esz);
 }
 
 static void eyelike_emit(Node *n, Emitter *e) {
@@ -161,7 +161,7 @@ static void eyelike_emit(Node *n, Emitter *e) {
   emit_need(e, "k_where");
   const char *one = fmt("C%d", e->tmp++);
   buf_printf(&e->consts, "static const unsigned char %s[%d] = {", one, p->esz);
-  for (int i = 0; i < p->esz; i++) buf_printf(&e->consts, "%s%u", i ? "," : "", p->one[i]);
+  for (int i = 0; i < p->esz; i++) buf_printf(&e->consts, "%s%u", i ? "," : "", p->one.b[i]);
   buf_puts(&e->consts, "};\n");
   emit(e, "k_eyelike(%lld, %lld, %lld, %s, %s, %d);", (long long)p->rows, (long long)p->cols, (long long)p->k, one,
        eref(e, n->out[0]), p->esz);

@@ -125,7 +125,7 @@ expect_error "unknown option" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c
 expect_error "-n not a C identifier" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" -n 9lives
 expect_error "--target cuda" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --target cuda
 expect_error "--target unknown" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --target fpga
-expect_error "--config (not implemented)" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --config "$W/c.json"
+expect_error "--config file that does not exist" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --config "$W/c.json"
 expect_error "--shape bad dims" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --shape x=2xq
 expect_error "--shape wrong rank" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --shape x=6
 expect_error "--shape unknown input" "$E" "$W/t.c $W/t.h" mrtc "$M/add.onnx" -o "$W/t.c" --shape nosuch=2x3
