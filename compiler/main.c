@@ -404,7 +404,13 @@ static int cmd_inspect(Opts *o) {
   printf("model:    %s (opset %d, producer '%s')\n", g->path, g->opset, g->producer);
   for (int i = 0; i < g->ninputs; i++) printf("input %d:  %s %s\n", i, g->inputs[i]->name, shape_str(g->inputs[i]));
   for (int i = 0; i < g->noutputs; i++) printf("output %d: %s %s\n", i, g->outputs[i]->name, shape_str(g->outputs[i]));
-  printf("nodes:    %d in the model, %d after folding\n", g->nnodes, live);
+  printf("nodes:    %d in the model, %d after folding and fusion\n", g->nnodes, live);
+  if (!o->no_fuse) {
+    printf("fusion:   %d nodes absorbed into epilogues (%d BatchNormalization, %d Add, %d activations), %d layout nodes removed\n",
+           fuse_stats.absorbed, fuse_stats.bn, fuse_stats.add, fuse_stats.act, fuse_stats.layout);
+    for (int i = 0; i < g->nnodes; i++)
+      if (!g->nodes[i]->dead && g->nodes[i]->fused) printf("  fused:  %s + %s\n", g->nodes[i]->name, g->nodes[i]->fused);
+  }
   int prec[4] = {0};
   for (int i = 0; i < g->nnodes; i++)
     if (!g->nodes[i]->dead) prec[g->nodes[i]->precision & 3]++;

@@ -322,10 +322,34 @@ void shape_infer(Graph *g, const ShapeOpt *o);
 enum { FUSE_ACT_NONE, FUSE_ACT_RELU, FUSE_ACT_CLIP, FUSE_ACT_LEAKY, FUSE_ACT_HSIGMOID, FUSE_ACT_HSWISH,
        FUSE_ACT_SIGMOID, FUSE_ACT_TANH };
 
-/* graph passes after shape inference: BatchNormalization folded into Conv,
+/* dead-code elimination (shape.c): counts each value's readers (nuse) and
+ * marks nodes dead whose outputs nobody reads */
+void graph_dce(Graph *g);
+
+/* graph passes after shape inference (fuse.c runs them; one pass_*.c file
+ * each): layout clean-up, BatchNormalization folded into Conv/Gemm,
  * activations / residual Add / bias Add absorbed into Conv, Gemm and MatMul
- * epilogues.  Absorbed nodes become dead; reported with -v. */
+ * epilogues.  Absorbed nodes become dead; counted in fuse_stats. */
 void fuse_graph(Graph *g);
+typedef struct {
+  int absorbed;                /* nodes absorbed into another (Node.fused lists them) */
+  int layout, bn, add, act;    /* nodes removed or absorbed by each pass */
+} FuseStats;
+extern FuseStats fuse_stats;
+int pass_layout(Graph *g);
+int pass_bn(Graph *g);
+int pass_add(Graph *g);
+int pass_act(Graph *g);
+/* helpers shared by the passes */
+int pass_is_host(const Node *n);                  /* a live float Conv / Gemm / MatMul with one output */
+int pass_is_graph_output(Graph *g, Value *v);
+Node *pass_single_consumer(Graph *g, Value *v);   /* the one live reader of V (not a graph output), or NULL */
+int pass_same_shape(const Value *a, const Value *b);
+const float *pass_const_f32(const Value *v);      /* V's data when a float constant */
+int pass_add_input(Node *n, Value *v);            /* appends an input; returns its index */
+void pass_absorb(Node *host, Node *c);            /* HOST takes over C's output; C dies */
+int pass_replace_uses(Graph *g, Value *from, Value *to); /* live readers of FROM read TO (never a graph output) */
+void pass_reinfer(Node *n);                       /* reruns the op's infer after its inputs or attributes changed */
 
 /* ------------------------------------- config.c, calibrate.c, quantize.c */
 

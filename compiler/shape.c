@@ -177,7 +177,7 @@ static void fold(Node *n) {
   verbose("folded node '%s' (%s)", n->name, n->op_type);
 }
 
-static void mark_uses(Graph *g) {
+void graph_dce(Graph *g) {
   for (int i = 0; i < g->nvalues; i++) g->values[i]->nuse = 0;
   for (int i = 0; i < g->noutputs; i++) g->outputs[i]->nuse++;
   for (int i = g->nnodes - 1; i >= 0; i--) {
@@ -270,5 +270,5 @@ void shape_infer(Graph *g, const ShapeOpt *o) {
   }
   for (int i = 0; i < g->noutputs; i++)
     if (g->outputs[i]->rank < 0) fatal("%s: graph output '%s' has no shape", g->path, g->outputs[i]->name);
-  mark_uses(g);
+  graph_dce(g);
 }

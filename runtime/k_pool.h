@@ -18,6 +18,9 @@
 #ifndef MRTC_K_POOL_H
 #define MRTC_K_POOL_H
 #include "k_common.h"
+#if defined(__AVX512F__) || defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 typedef struct {
   int64_t NC;                  /* batch * channels: independent planes */
@@ -158,6 +161,66 @@ MRTC_FN void k_maxunpool(int64_t n, int64_t esize, const void *x, const int64_t 
 }
 
 MRTC_MAXPOOL(float, f32, -INFINITY)
+
+/* The CNN case of k_maxpool_f32: 2-D (or 1-D), no dilation, no indices.
+ * Per output row, the max over the window's rows of every input column
+ * first (contiguous loops that vectorize) into TMP (W floats), then the max
+ * over the window's columns.  The first tap of a window starts the max and
+ * later taps replace it only when greater, as in k_maxpool_f32, so NaN
+ * handling and results are the same. */
+MRTC_FN void k_maxpool2d_f32(const KPoolShape *s, const float *x, float *y, float *tmp) {
+  const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1], KW = s->k[2];
+  const int64_t SH = s->st[1], SW = s->st[2], PT = s->pb[1], PL = s->pb[2];
+  int64_t c, oh, ow, j, k;
+  for (c = 0; c < s->NC; c++) {
+    const float *xc = x + c * H * W;
+    for (oh = 0; oh < OH; oh++) {
+      int64_t r0 = oh * SH - PT, lo, hi = k_pool_taps(r0, 1, KH, H, &lo);
+      const float *xr;
+      if (hi <= lo) { /* the window lies in the padding */
+        for (ow = 0; ow < OW; ow++) *y++ = -INFINITY;
+        continue;
+      }
+      xr = xc + (r0 + lo) * W;
+      for (j = 0; j < W; j++) tmp[j] = xr[j];
+      for (k = lo + 1; k < hi; k++) {
+        xr += W;
+        j = 0;
+#if defined(__AVX512F__)
+        for (; j + 16 <= W; j += 16) /* maxps: the first operand where greater, else the second */
+          _mm512_storeu_ps(tmp + j, _mm512_max_ps(_mm512_loadu_ps(xr + j), _mm512_loadu_ps(tmp + j)));
+#elif defined(__AVX__)
+        for (; j + 8 <= W; j += 8)
+          _mm256_storeu_ps(tmp + j, _mm256_max_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(tmp + j)));
+#endif
+        for (; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+      }
+      if (KW == 3) { /* interior windows unrolled */
+        for (ow = 0; ow < OW; ow++) {
+          int64_t c0 = ow * SW - PL;
+          float m;
+          if (c0 >= 0 && c0 + 2 < W) {
+            const float *t = tmp + c0;
+            m = t[0];
+            m = t[1] > m ? t[1] : m;
+            m = t[2] > m ? t[2] : m;
+          } else {
+            int64_t l, h = k_pool_taps(c0, 1, KW, W, &l);
+            m = h > l ? tmp[c0 + l] : -INFINITY;
+            for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;
+          }
+          *y++ = m;
+        }
+      } else
+        for (ow = 0; ow < OW; ow++) {
+          int64_t c0 = ow * SW - PL, l, h = k_pool_taps(c0, 1, KW, W, &l);
+          float m = h > l ? tmp[c0 + l] : -INFINITY;
+          for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;
+          *y++ = m;
+        }
+    }
+  }
+}
 MRTC_MAXPOOL(double, f64, -INFINITY)
 MRTC_MAXPOOL(uint8_t, u8, 0)
 MRTC_MAXPOOL(int8_t, i8, -128)

@@ -14,6 +14,7 @@
 #include "mrtc.h"
 #include "k_pool.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 enum { POOL_MAX, POOL_AVG, POOL_LP };
@@ -23,6 +24,7 @@ typedef struct PoolP {
   int kind;
   int include_pad; /* AveragePool count_include_pad */
   int colmajor;    /* MaxPool storage_order */
+  int fast2d;      /* float MaxPool on k_maxpool2d_f32 (scratch: one input row) */
   double p;        /* LpPool */
 } PoolP;
 
@@ -85,6 +87,11 @@ static void maxpool_infer(Node *n) {
     if (n->opset < 8) error_node(n, "MaxPool before opset 8 has one output");
     value_set_shape(n->out[1], DT_INT64, n->out[0]->rank, n->out[0]->dims);
   }
+  const KPoolShape *s = &p->s;
+  if (n->in[0]->dtype == DT_FLOAT && !(n->nout > 1 && n->out[1]) && s->in[0] == 1 && s->dil[1] == 1 && s->dil[2] == 1) {
+    p->fast2d = 1;
+    n->scratch_bytes = s->in[2] * 4;
+  }
 }
 
 static void avgpool_infer(Node *n) {
@@ -106,7 +113,11 @@ static void pool_eval(Node *n, void *const *in, void *const *out) {
   int64_t *ind = n->nout > 1 ? out[1] : NULL;
   switch (p->kind) {
   case POOL_MAX:
-    if (t == DT_FLOAT) k_maxpool_f32(s, in[0], out[0], ind, p->colmajor);
+    if (p->fast2d) {
+      float *tmp = xalloc((size_t)n->scratch_bytes);
+      k_maxpool2d_f32(s, in[0], out[0], tmp);
+      free(tmp);
+    } else if (t == DT_FLOAT) k_maxpool_f32(s, in[0], out[0], ind, p->colmajor);
     else if (t == DT_DOUBLE) k_maxpool_f64(s, in[0], out[0], ind, p->colmajor);
     else if (t == DT_UINT8) k_maxpool_u8(s, in[0], out[0], ind, p->colmajor);
     else k_maxpool_i8(s, in[0], out[0], ind, p->colmajor);
@@ -133,7 +144,8 @@ static void pool_emit(Node *n, Emitter *e) {
   const char *x = eref(e, n->in[0]), *y = eref(e, n->out[0]);
   if (p->kind == POOL_MAX) {
     Value *ind = n->nout > 1 ? n->out[1] : NULL;
-    emit(e, "  k_maxpool_%s(&s, %s, %s, %s, %d); }", tag, x, y, ind ? eref(e, ind) : "0", p->colmajor);
+    if (p->fast2d) emit(e, "  k_maxpool2d_f32(&s, %s, %s, (float *)(A + %lld)); }", x, y, (long long)n->scratch_off);
+    else emit(e, "  k_maxpool_%s(&s, %s, %s, %s, %d); }", tag, x, y, ind ? eref(e, ind) : "0", p->colmajor);
   } else if (p->kind == POOL_AVG)
     emit(e, "  k_avgpool_%s(&s, %s, %s, %d); }", tag, x, y, p->include_pad);
   else

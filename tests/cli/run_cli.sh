@@ -269,6 +269,17 @@ fi
 expect_ok "--dump-ir" mrtc "$M/mlp.onnx" -o "$W/d.c" --dump-ir && check "--dump-ir prints the graph" grep -q MatMul "$W/out"
 expect_ok "--dump-plan" mrtc "$M/mlp.onnx" -o "$W/d.c" --dump-plan && check "--dump-plan prints the plan" grep -q 'memory plan' "$W/out"
 expect_ok "inspect" mrtc inspect "$M/mlp.onnx" && check "inspect prints MACs" grep -q 'MACs' "$W/out"
+# every graph pass fires on tests/models/fuse_patterns (its outputs are checked by the models tier)
+FP=$root/tests/models/fuse_patterns/model.onnx
+if expect_ok "inspect fuse_patterns" mrtc inspect "$FP"; then
+    check "passes: 3 BatchNormalization, 2 Add, 4 activations folded" grep -q 'fusion: *9 nodes absorbed into epilogues (3 BatchNormalization, 2 Add, 4 activations), 6 layout nodes removed' "$W/out"
+    check "passes: conv + bn + residual + clip in one node" grep -q 'fused: *conv2 + bn2 + res2 + clip2' "$W/out"
+    check "passes: Gemm + BatchNormalization + LeakyRelu in one node" grep -q 'fused: *gemm1 + bn3 + leaky3' "$W/out"
+    check "passes: 22 nodes become 6" grep -q '22 in the model, 6 after' "$W/out"
+fi
+if expect_ok "inspect fuse_patterns --no-fuse" mrtc inspect "$FP" --no-fuse; then
+    check "--no-fuse: no fusion line" sh -c "! grep -q 'fused:' '$W/out'"
+fi
 expect_ok "-v" mrtc "$M/mlp.onnx" -o "$W/d.c" -v && check "-v says something on stderr" grep -q . "$W/err"
 for O in -O0 -O1 -O2 -O3 -Os; do
     expect_ok "$O" mrtc_cc "$M/mlp.onnx" -o "$W/opt" $O

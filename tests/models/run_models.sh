@@ -13,7 +13,10 @@
 # test set in one call (test_x.npy stacks N images), top-1 accuracy against
 # test_y.npy (mrtc accuracy) must be >= 0.95.
 # Prints one line per failure, ends with "N passed, N failed".
-# Env: MRTC (default ./mrtc), MRTC_TEST_CFLAGS, TIMEOUT (seconds per step, 300).
+# Each model is compiled for every --cpu target of MODEL_CPUS (default
+# "native generic": the SIMD kernels of this machine and the portable
+# scalar path that a Cortex-M class target gets).
+# Env: MRTC (default ./mrtc), MRTC_TEST_CFLAGS, TIMEOUT (seconds per step, 300), MODEL_CPUS.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -67,6 +70,7 @@ compare_outputs() { # dir out log
 }
 
 nargs=$#
+cpus=${MODEL_CPUS:-native generic}
 if [ $# -gt 0 ]; then names=$*; else names=$(ls "$here"); fi
 for name in $names; do
     d=$here/$name
@@ -79,17 +83,23 @@ for name in $names; do
         set -- "$@" "$d/input_$k.npy"
         k=$((k + 1))
     done
-    # compiled
+    # compiled, once per --cpu target (native: the SIMD kernels; generic: the portable scalar path)
     if [ -n "${MRTC_TEST_CFLAGS:-}" ]; then cf="--cflags"; else cf=""; fi
-    if ! step "$w/compile" mrtc "$d/model.onnx" -o "$w/prog" ${cf:+"$cf"} ${cf:+"$MRTC_TEST_CFLAGS"}; then
-        bad "$name: compile: $(why "$w/compile")"
-    elif ! step "$w/run" timeout "$to" "$w/prog" "$@" -o "$w/c"; then
-        bad "$name: run: $(why "$w/run")"
-    elif ! compare_outputs "$d" "$w/c" "$w/cmp"; then
-        bad "$name: compiled program: $(why "$w/cmp")"
-    else
-        pass=$((pass + 1))
-    fi
+    for cpu in $cpus; do
+        rm -rf "$w/c"
+        mkdir -p "$w/c"
+        label=$name
+        [ "$cpu" = native ] || label="$name (--cpu $cpu)"
+        if ! step "$w/compile" mrtc "$d/model.onnx" -o "$w/prog" --cpu "$cpu" ${cf:+"$cf"} ${cf:+"$MRTC_TEST_CFLAGS"}; then
+            bad "$label: compile: $(why "$w/compile")"
+        elif ! step "$w/run" timeout "$to" "$w/prog" "$@" -o "$w/c"; then
+            bad "$label: run: $(why "$w/run")"
+        elif ! compare_outputs "$d" "$w/c" "$w/cmp"; then
+            bad "$label: compiled program: $(why "$w/cmp")"
+        else
+            pass=$((pass + 1))
+        fi
+    done
     # interpreter
     if ! step "$w/interp" mrtc run "$d/model.onnx" "$@" -o "$w/i"; then
         bad "$name (mrtc run): $(why "$w/interp")"
