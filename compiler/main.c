@@ -63,6 +63,7 @@ static void usage(FILE *f) {
         "  --cpu CPU          target of .o and executables: native (default), x86-64-v4 (AVX-512),\n"
         "                     x86-64-v3 (AVX2), generic (no -march); model.c itself builds anywhere\n"
         "  --no-fuse          keep BatchNorm, Add and activations as separate nodes (no fusion)\n"
+        "  --no-winograd      3x3 stride-1 convolutions as implicit GEMM instead of Winograd F(2x2,3x3)\n"
         "  --config FILE.json precision/quantization config\n"
         "  --precision P      default precision of every layer: fp32, fp16, int8 or auto\n"
         "  --calib FILE.npy   calibration samples (one file per graph input, samples along the first axis;\n"
@@ -126,6 +127,7 @@ static void parse_args(int argc, char **argv, Opts *o) {
     else if (!strcmp(a, "--dump-plan")) o->dump_plan = 1;
     else if (!strcmp(a, "--no-fold")) o->so.no_fold = 1;
     else if (!strcmp(a, "--no-fuse")) o->no_fuse = 1;
+    else if (!strcmp(a, "--no-winograd")) g_winograd = 0;
     else if (!strcmp(a, "--cpu")) o->cpu = need_arg(argc, argv, &i);
     else if (!strcmp(a, "--keep")) o->keep = 1;
     else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3") || !strcmp(a, "-Os"))

@@ -41,6 +41,7 @@ NORETURN void fatal(const char *f, ...) FMT(1, 2);
 void warn(const char *f, ...) FMT(1, 2);
 void verbose(const char *f, ...) FMT(1, 2);
 extern int g_verbose;
+extern int g_winograd; /* 3x3 stride-1 convolutions by Winograd F(2x2,3x3) (default 1; --no-winograd) */
 /* Files registered here are removed when fatal() runs: a failed compile
  * leaves no partial output behind. */
 void cleanup_register(const char *path);

@@ -7,6 +7,8 @@
  */
 #include "mrtc.h"
 
+int g_winograd = 1;
+
 #include <stdlib.h>
 #include <string.h>
 

@@ -503,6 +503,7 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
   /* K blocks only past 8192: the 24-row A panel streams from L2, and each block costs a scalar pass over the tile */
   int64_t np = (M + MRTC_MR - 1) / MRTC_MR, m0, j0, pc, kb = K <= 8192 ? K : k_kc(K), i, j;
   float tmp[7 * 24];
+  const KEpiV ev = k_epiv(e);
   for (m0 = 0; m0 < M; m0 += 24) {
     int64_t p0 = m0 / MRTC_MR, mr = M - m0 < 24 ? M - m0 : 24;
     const float *a0 = ap + p0 * MRTC_MR * K, *a1 = p0 + 1 < np ? a0 + MRTC_MR * K : a0, *a2 = p0 + 2 < np ? a0 + 2 * MRTC_MR * K : a0;
@@ -514,20 +515,18 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
         if (!koff && q + 7 > N) js = q + 7 - N; /* B read in place: move the tile back, store its new columns */
         k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR, b + q - js + (koff ? 0 : pc * ldb), ldb,
                    koff ? koff + pc : 0, tmp);
-        for (i = 0; i < mr; i++) {
-          int64_t m = m0 + i;
-          float *cr = c + m * ldc + j0;
-          for (j = 0; j < nn; j++) {
-            float v = tmp[24 * (j + js) + i];
-            if (!first) v += cr[j];
-            if (last) {
-              v *= e->alpha;
-              if (e->bias_m) v += e->bias_m[m];
-              if (e->bias_n) v += e->bias_n[j0 + j];
-              if (e->res) v += e->res[m * e->ldr + j0 + j];
-              v = k_act_f32(v, e->act, e->p0, e->p1);
-            }
-            cr[j] = v;
+        { /* epilogue, a row of NN outputs at a time: the row gathered out of the column-major tile */
+          const __m512i gi = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)js), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), _mm512_set1_epi32(24));
+          const __mmask16 mk = k_mask16(nn);
+          const int flags = (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0);
+          for (i = 0; i < mr; i++) {
+            int64_t m = m0 + i;
+            float *cr = c + m * ldc + j0;
+            __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, gi, tmp + i, 4);
+            k_epi512(v, cr, mk, flags, e->bias_m ? e->bias_m[m] : 0.0f, e->bias_n ? e->bias_n + j0 : 0,
+                     e->res ? e->res + m * e->ldr + j0 : 0, ev);
+            if (last && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
+              for (j = 0; j < nn; j++) cr[j] = k_act_f32(cr[j], e->act, e->p0, e->p1);
           }
         }
         j0 += nn;

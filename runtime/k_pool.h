@@ -185,15 +185,17 @@ MRTC_FN void k_maxpool2d_f32(const KPoolShape *s, const float *x, float *y, floa
       for (j = 0; j < W; j++) tmp[j] = xr[j];
       for (k = lo + 1; k < hi; k++) {
         xr += W;
-        j = 0;
 #if defined(__AVX512F__)
-        for (; j + 16 <= W; j += 16) /* maxps: the first operand where greater, else the second */
+        for (j = 0; j < W / 16 * 16; j += 16) /* maxps: the first operand where greater, else the second */
           _mm512_storeu_ps(tmp + j, _mm512_max_ps(_mm512_loadu_ps(xr + j), _mm512_loadu_ps(tmp + j)));
+        for (j = W / 16 * 16; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
 #elif defined(__AVX__)
-        for (; j + 8 <= W; j += 8)
+        for (j = 0; j < W / 8 * 8; j += 8)
           _mm256_storeu_ps(tmp + j, _mm256_max_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(tmp + j)));
+        for (j = W / 8 * 8; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#else
+        for (j = 0; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
 #endif
-        for (; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
       }
       if (KW == 3) { /* interior windows unrolled */
         for (ow = 0; ow < OW; ow++) {

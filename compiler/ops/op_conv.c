@@ -11,6 +11,7 @@
  */
 #include "mrtc.h"
 #include "k_dwconv.h"
+#include "k_wino.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 typedef struct ConvP {
   KConvShape s;
   int dw;          /* depthwise: k_dwconv_f32 */
+  int wino;        /* 3x3 stride 1: k_wino_f32 (Winograd F(2x2,3x3)), weights transformed at compile time */
   int64_t packed;  /* floats of run-time packed weights at the start of scratch (weights not constant) */
 } ConvP;
 
@@ -107,8 +109,11 @@ static void conv_infer(Node *n) {
   value_set_shape(n->out[0], DT_FLOAT, x->rank, odims);
   int64_t P = s->OH * s->OW, K = s->C / G * s->KH * s->KW;
   p->dw = s->C == G;
+  /* Winograd where it pays: enough channels for the GEMMs, maps of at least 8x8 */
+  p->wino = g_winograd && nsp == 2 && G == 1 && w->data && s->KH == 3 && s->KW == 3 && s->SH == 1 && s->SW == 1 &&
+            s->DH == 1 && s->DW == 1 && s->C >= 16 && s->M >= 16 && s->OH >= 8 && s->OW >= 8;
   p->packed = p->dw || w->data ? 0 : k_conv_packed_size(s);
-  n->scratch_bytes = (p->packed + (p->dw ? k_dwconv_scratch(s) : k_conv_gemm_scratch(s))) * 4;
+  n->scratch_bytes = (p->packed + (p->wino ? k_wino_scratch(s) : p->dw ? k_dwconv_scratch(s) : k_conv_gemm_scratch(s))) * 4;
   n->macs = s->N * s->M * P * K;
   n->p = p;
 }
@@ -129,7 +134,14 @@ static void conv_eval(Node *n, void *const *in, void *const *out) {
   KEpi e = conv_epi(n, in);
   float *scratch = xalloc((size_t)n->scratch_bytes + 4);
   if (p->dw) k_dwconv_f32(&p->s, in[0], in[1], &e, out[0], scratch);
-  else {
+  else if (p->wino) {
+    float *up = xalloc(sizeof(float) * (size_t)(k_wino_packed_size(&p->s) + 1));
+    float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
+    k_wino_pack_weights_f32(&p->s, in[1], up, tmp);
+    k_wino_f32(&p->s, in[0], up, &e, out[0], scratch);
+    free(up);
+    free(tmp);
+  } else {
     float *wp = xalloc(sizeof(float) * (size_t)(k_conv_packed_size(&p->s) + 1));
     k_conv_pack_weights_f32(&p->s, in[1], wp);
     k_conv_gemm_f32(&p->s, in[0], wp, &e, out[0], scratch + p->packed);
@@ -141,7 +153,7 @@ static void conv_eval(Node *n, void *const *in, void *const *out) {
 static void conv_emit(Node *n, Emitter *e) {
   ConvP *p = n->p;
   const KConvShape *s = &p->s;
-  emit_need(e, p->dw ? "k_dwconv" : "k_conv");
+  emit_need(e, p->wino ? "k_wino" : p->dw ? "k_dwconv" : "k_conv");
   Value *b = node_in(n, 2), *w = n->in[1];
   const char *sc = fmt("(float *)(A + %lld)", (long long)n->scratch_off), *wref;
   emit(e, "{ static const KConvShape s = {%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld};",
@@ -152,6 +164,14 @@ static void conv_emit(Node *n, Emitter *e) {
        n->fuse_res ? eref(e, n->in[n->fuse_res]) : "0", n->fuse_act, fmt_float(n->fuse_p0), fmt_float(n->fuse_p1));
   if (p->dw) {
     emit(e, "  k_dwconv_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), eref(e, w), eref(e, n->out[0]), sc);
+    return;
+  }
+  if (p->wino) { /* U = G g G^T, packed, now */
+    int64_t d[1] = {k_wino_packed_size(s)};
+    float *up = xalloc(sizeof(float) * (size_t)(d[0] + 1)), *tmp = xalloc(sizeof(float) * (size_t)(s->M * s->C + 1));
+    k_wino_pack_weights_f32(s, w->data, up, tmp);
+    emit(e, "  k_wino_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), emit_const(e, DT_FLOAT, 1, d, up), eref(e, n->out[0]), sc);
+    free(tmp);
     return;
   }
   if (w->data) { /* weights packed into GEMM panels now, not at run time */

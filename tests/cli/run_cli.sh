@@ -277,6 +277,15 @@ if expect_ok "inspect fuse_patterns" mrtc inspect "$FP"; then
     check "passes: Gemm + BatchNormalization + LeakyRelu in one node" grep -q 'fused: *gemm1 + bn3 + leaky3' "$W/out"
     check "passes: 22 nodes become 6" grep -q '22 in the model, 6 after' "$W/out"
 fi
+# Winograd F(2x2,3x3) for 3x3 stride-1 convolutions unless --no-winograd
+WC=$root/tests/models/winograd_conv/model.onnx
+if expect_ok "compile winograd_conv" mrtc "$WC" -o "$W/wc.c"; then
+    check "3x3 convolutions run by k_wino_f32" [ "$(grep -c 'k_wino_f32(&s' "$W/wc.c")" -eq 2 ]
+fi
+if expect_ok "compile winograd_conv --no-winograd" mrtc "$WC" -o "$W/wc.c" --no-winograd; then
+    check "--no-winograd: implicit GEMM instead" sh -c "! grep -q 'k_wino_f32(&s' '$W/wc.c' && grep -q 'k_conv_gemm_f32(&s' '$W/wc.c'"
+fi
+rm -f "$W/wc.c" "$W/wc.h"
 if expect_ok "inspect fuse_patterns --no-fuse" mrtc inspect "$FP" --no-fuse; then
     check "--no-fuse: no fusion line" sh -c "! grep -q 'fused:' '$W/out'"
 fi
