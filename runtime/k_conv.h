@@ -229,6 +229,29 @@ MRTC_FN void k_conv_gemm_f32(const KConvShape *s, const float *x, const float *w
         continue;
       }
       k_conv_phase_f32(s, xg, pl, hq, wq);
+      if (wq == s->OW) { /* no junk columns: the planes' pixels are Y's, the GEMM writes Y with the epilogue */
+        for (jc = 0; jc < Q; jc += nbq) {
+          int64_t nc = Q - jc < nbq ? Q - jc : nbq;
+          KEpi ej = eg;
+          if (ej.res) ej.res += jc;
+          for (pc = 0; pc < K; pc += kb) {
+            int64_t kc = K - pc < kb ? K - pc : kb;
+            k_gemm_block_f32(mg, nc, kc, wg + pc * MRTC_MR, MRTC_MR * K, pl + jc, 0, koff + pc, yg + jc, P,
+                             (pc == 0 ? MRTC_GEMM_FIRST : 0) | (pc + kc >= K ? MRTC_GEMM_LAST : 0), &ej);
+          }
+        }
+        continue;
+      }
+      if (K <= kb && s->OW >= 16) { /* one K block (a stem): row by row into Y, no wide block to copy */
+        int64_t oh;
+        for (oh = 0; oh < s->OH; oh++) {
+          KEpi ej = eg;
+          if (ej.res) ej.res += oh * s->OW;
+          k_gemm_block_f32(mg, s->OW, K, wg, MRTC_MR * K, pl + oh * wq, 0, koff, yg + oh * s->OW, P,
+                           MRTC_GEMM_FIRST | MRTC_GEMM_LAST, &ej);
+        }
+        continue;
+      }
       for (jc = 0; jc < Q; jc += nbq) {
         int64_t nc = Q - jc < nbq ? Q - jc : nbq, ldw = (nc + 15) / 16 * 16, m, q;
         for (pc = 0; pc < K; pc += kb) {
