@@ -162,6 +162,21 @@ MRTC_FN void k_maxunpool(int64_t n, int64_t esize, const void *x, const int64_t 
 
 MRTC_MAXPOOL(float, f32, -INFINITY)
 
+/* GlobalAveragePool of float planes of N elements: eight partial sums per
+ * plane (they vectorize), then their total / N */
+MRTC_FN void k_gavgpool_f32(int64_t planes, int64_t n, const float *x, float *y) {
+  int64_t c, j;
+  for (c = 0; c < planes; c++, x += n) {
+    float a[8] = {0, 0, 0, 0, 0, 0, 0, 0}, t;
+    int i;
+    for (j = 0; j + 8 <= n; j += 8)
+      for (i = 0; i < 8; i++) a[i] += x[j + i];
+    t = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    for (; j < n; j++) t += x[j];
+    y[c] = t / (float)n;
+  }
+}
+
 /* The CNN case of k_maxpool_f32: 2-D (or 1-D), no dilation, no indices.
  * Per output row, the max over the window's rows of every input column
  * first (contiguous loops that vectorize) into TMP (W floats), then the max
@@ -198,7 +213,30 @@ MRTC_FN void k_maxpool2d_f32(const KPoolShape *s, const float *x, float *y, floa
 #endif
       }
       if (KW == 3) { /* interior windows unrolled */
-        for (ow = 0; ow < OW; ow++) {
+        ow = 0;
+#if defined(__AVX512F__)
+        if (SW == 2) { /* 16 outputs at once: even, odd and next-even columns de-interleaved */
+          const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+          const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+          for (; ow < OW; ow++) { /* left border */
+            int64_t c0 = ow * SW - PL, l, h;
+            float m;
+            if (c0 >= 0) break;
+            h = k_pool_taps(c0, 1, KW, W, &l);
+            m = h > l ? tmp[c0 + l] : -INFINITY;
+            for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;
+            *y++ = m;
+          }
+          for (; ow + 16 <= OW && ow * 2 - PL + 32 <= W - 1; ow += 16, y += 16) {
+            const float *t = tmp + (ow * 2 - PL);
+            __m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16), lo2 = _mm512_loadu_ps(t + 2), hi2 = _mm512_loadu_ps(t + 18);
+            __m512 a = _mm512_permutex2var_ps(lo, ie, hi), b = _mm512_permutex2var_ps(lo, io, hi);
+            __m512 c = _mm512_permutex2var_ps(lo2, ie, hi2);
+            _mm512_storeu_ps(y, _mm512_max_ps(c, _mm512_max_ps(b, a))); /* first tap first, as below */
+          }
+        }
+#endif
+        for (; ow < OW; ow++) {
           int64_t c0 = ow * SW - PL;
           float m;
           if (c0 >= 0 && c0 + 2 < W) {

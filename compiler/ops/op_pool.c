@@ -25,6 +25,7 @@ typedef struct PoolP {
   int include_pad; /* AveragePool count_include_pad */
   int colmajor;    /* MaxPool storage_order */
   int fast2d;      /* float MaxPool on k_maxpool2d_f32 (scratch: one input row) */
+  int global;      /* float GlobalAveragePool on k_gavgpool_f32 */
   double p;        /* LpPool */
 } PoolP;
 
@@ -90,7 +91,7 @@ static void maxpool_infer(Node *n) {
   const KPoolShape *s = &p->s;
   if (n->in[0]->dtype == DT_FLOAT && !(n->nout > 1 && n->out[1]) && s->in[0] == 1 && s->dil[1] == 1 && s->dil[2] == 1) {
     p->fast2d = 1;
-    n->scratch_bytes = s->in[2] * 4;
+    n->scratch_bytes = (s->in[2] + 48) * 4; /* + the vector loads' overhang */
   }
 }
 
@@ -103,7 +104,7 @@ static void avgpool_infer(Node *n) {
 
 static void lppool_infer(Node *n) { pool_setup(n, POOL_LP, 0)->p = lp_attr(n); }
 static void gmaxpool_infer(Node *n) { pool_setup(n, POOL_MAX, 1); }
-static void gavgpool_infer(Node *n) { pool_setup(n, POOL_AVG, 1); }
+static void gavgpool_infer(Node *n) { pool_setup(n, POOL_AVG, 1)->global = n->in[0]->dtype == DT_FLOAT; }
 static void glppool_infer(Node *n) { pool_setup(n, POOL_LP, 1)->p = lp_attr(n); }
 
 static void pool_eval(Node *n, void *const *in, void *const *out) {
@@ -123,7 +124,8 @@ static void pool_eval(Node *n, void *const *in, void *const *out) {
     else k_maxpool_i8(s, in[0], out[0], ind, p->colmajor);
     break;
   case POOL_AVG:
-    if (t == DT_FLOAT) k_avgpool_f32(s, in[0], out[0], p->include_pad);
+    if (p->global) k_gavgpool_f32(s->NC, s->in[2], in[0], out[0]);
+    else if (t == DT_FLOAT) k_avgpool_f32(s, in[0], out[0], p->include_pad);
     else k_avgpool_f64(s, in[0], out[0], p->include_pad);
     break;
   default:
@@ -146,7 +148,9 @@ static void pool_emit(Node *n, Emitter *e) {
     Value *ind = n->nout > 1 ? n->out[1] : NULL;
     if (p->fast2d) emit(e, "  k_maxpool2d_f32(&s, %s, %s, (float *)(A + %lld)); }", x, y, (long long)n->scratch_off);
     else emit(e, "  k_maxpool_%s(&s, %s, %s, %s, %d); }", tag, x, y, ind ? eref(e, ind) : "0", p->colmajor);
-  } else if (p->kind == POOL_AVG)
+  } else if (p->global)
+    emit(e, "  k_gavgpool_f32(%lld, %lld, %s, %s); }", (long long)s->NC, (long long)s->in[2], x, y);
+  else if (p->kind == POOL_AVG)
     emit(e, "  k_avgpool_%s(&s, %s, %s, %d); }", tag, x, y, p->include_pad);
   else
     emit(e, "  k_lppool_%s(&s, %s, %s, %.17g); }", tag, x, y, p->p);
