@@ -345,6 +345,7 @@ void emit_c(Graph *g, const Plan *p, const EmitOpt *o, Buf *c, Buf *h) {
              (long long)p->lower_bound, (long long)p->weights_bytes);
   buf_printf(c, "#include \"%s\"\n\n#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n", o->header_name);
   buf_puts(c, "/* ---- kernels (mrtc runtime) ---- */\n\n");
+  if (o->size_mode) buf_puts(c, "#define MRTC_SIZE_MODE 1 /* mrtc --size: one shared copy of each kernel */\n\n");
   buf_puts(c, kernel_text.s ? kernel_text.s : "");
   buf_puts(c, "/* ---- weights and constants ---- */\n\n");
   buf_puts(c, "#if defined(__BYTE_ORDER__) && defined(__ORDER_LITTLE_ENDIAN__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__\n"

@@ -33,6 +33,8 @@ typedef struct Opts {
   ShapeOpt so;
   int dump_ir, dump_plan, keep;
   int no_fuse;     /* skip fuse.c */
+  int size_mode;   /* --size */
+  int opt_given;   /* an -O option was given */
   const char *cpu; /* --cpu: -march for the C compiler */
   /* precision and quantization (quantize.c) */
   const char *config, *precision, *calib_cache, *labels;
@@ -64,6 +66,7 @@ static void usage(FILE *f) {
         "                     x86-64-v3 (AVX2), generic (no -march); model.c itself builds anywhere\n"
         "  --no-fuse          keep BatchNorm, Add and activations as separate nodes (no fusion)\n"
         "  --no-winograd      3x3 stride-1 convolutions as implicit GEMM instead of Winograd F(2x2,3x3)\n"
+        "  --size             size mode: one shared out-of-line copy of each kernel, no Winograd, -Os\n"
         "  --config FILE.json precision/quantization config\n"
         "  --precision P      default precision of every layer: fp32, fp16, int8 or auto\n"
         "  --calib FILE.npy   calibration samples (one file per graph input, samples along the first axis;\n"
@@ -128,10 +131,11 @@ static void parse_args(int argc, char **argv, Opts *o) {
     else if (!strcmp(a, "--no-fold")) o->so.no_fold = 1;
     else if (!strcmp(a, "--no-fuse")) o->no_fuse = 1;
     else if (!strcmp(a, "--no-winograd")) g_winograd = 0;
+    else if (!strcmp(a, "--size")) o->size_mode = 1, g_winograd = 0;
     else if (!strcmp(a, "--cpu")) o->cpu = need_arg(argc, argv, &i);
     else if (!strcmp(a, "--keep")) o->keep = 1;
     else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3") || !strcmp(a, "-Os"))
-      o->opt = a;
+      o->opt = a, o->opt_given = 1;
     else if (!strcmp(a, "-v")) g_verbose = 1;
     else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       usage(stdout);
@@ -274,7 +278,9 @@ static int cmd_compile(Opts *o) {
   if (is_c || is_o) stem[strlen(stem) - 2] = 0;
   char *hname = fmt("%s.h", name);
   Buf c = {0}, h = {0};
-  EmitOpt eo = {.name = name, .header_name = is_c ? fmt("%s.h", strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem) : hname};
+  EmitOpt eo = {.name = name, .header_name = is_c ? fmt("%s.h", strrchr(stem, '/') ? strrchr(stem, '/') + 1 : stem) : hname,
+                .size_mode = o->size_mode};
+  if (o->size_mode && !o->opt_given) o->opt = "-Os";
   emit_c(g, &plan, &eo, &c, &h);
   if (is_c) {
     write_or_die(fmt("%s.h", stem), &h);

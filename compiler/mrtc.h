@@ -466,6 +466,7 @@ typedef struct EmitOpt {
   const char *name;      /* symbol prefix */
   const char *header_name; /* "model.h" */
   int with_main;         /* append the standalone driver */
+  int size_mode;         /* --size: MRTC_SIZE_MODE (kernels out of line, shared by all layers) */
 } EmitOpt;
 
 struct Emitter {

@@ -12,7 +12,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/* speed mode (default): kernels are static inline, so the C compiler may
+ * specialize each call (per layer) on its constant shapes; size mode
+ * (mrtc --size defines MRTC_SIZE_MODE): one out-of-line copy of each kernel
+ * shared by every layer */
+#if defined(MRTC_SIZE_MODE) && defined(__GNUC__)
+#define MRTC_FN static __attribute__((noinline, unused))
+#elif defined(MRTC_SIZE_MODE)
+#define MRTC_FN static
+#else
 #define MRTC_FN static inline
+#endif
 
 /* Steps a multi-index IDX over DIMS (innermost last); returns 0 when done. */
 MRTC_FN int k_next_index(int rank, const int64_t *dims, int64_t *idx) {

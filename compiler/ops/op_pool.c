@@ -149,7 +149,7 @@ static void pool_emit(Node *n, Emitter *e) {
     if (p->fast2d) emit(e, "  k_maxpool2d_f32(&s, %s, %s, (float *)(A + %lld)); }", x, y, (long long)n->scratch_off);
     else emit(e, "  k_maxpool_%s(&s, %s, %s, %s, %d); }", tag, x, y, ind ? eref(e, ind) : "0", p->colmajor);
   } else if (p->global)
-    emit(e, "  k_gavgpool_f32(%lld, %lld, %s, %s); }", (long long)s->NC, (long long)s->in[2], x, y);
+    emit(e, "  (void)s;\n  k_gavgpool_f32(%lld, %lld, %s, %s); }", (long long)s->NC, (long long)s->in[2], x, y);
   else if (p->kind == POOL_AVG)
     emit(e, "  k_avgpool_%s(&s, %s, %s, %d); }", tag, x, y, p->include_pad);
   else

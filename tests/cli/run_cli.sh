@@ -285,7 +285,16 @@ fi
 if expect_ok "compile winograd_conv --no-winograd" mrtc "$WC" -o "$W/wc.c" --no-winograd; then
     check "--no-winograd: implicit GEMM instead" sh -c "! grep -q 'k_wino_f32(&s' '$W/wc.c' && grep -q 'k_conv_gemm_f32(&s' '$W/wc.c'"
 fi
-rm -f "$W/wc.c" "$W/wc.h"
+if expect_ok "compile winograd_conv --size" mrtc "$WC" -o "$W/wc.c" --size; then
+    check "--size: size mode, no Winograd" sh -c "grep -q '#define MRTC_SIZE_MODE 1' '$W/wc.c' && ! grep -q 'k_wino_f32(&s' '$W/wc.c'"
+fi
+WD=$root/tests/models/winograd_conv
+if expect_ok "size-mode executable" mrtc "$WD/model.onnx" -o "$W/wcs" --size ${MRTC_TEST_CFLAGS:+--cflags "$MRTC_TEST_CFLAGS"}; then
+    mkdir -p "$W/wcs_out"
+    expect_ok "size-mode executable runs" "$W/wcs" "$WD/input_0.npy" "$WD/input_1.npy" -o "$W/wcs_out" &&
+        expect_ok "size-mode output matches ONNX Runtime" mrtc compare "$W/wcs_out/output_0.npy" "$WD/expected_0.npy"
+fi
+rm -rf "$W/wc.c" "$W/wc.h" "$W/wcs" "$W/wcs_out"
 if expect_ok "inspect fuse_patterns --no-fuse" mrtc inspect "$FP" --no-fuse; then
     check "--no-fuse: no fusion line" sh -c "! grep -q 'fused:' '$W/out'"
 fi
