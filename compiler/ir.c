@@ -8,6 +8,7 @@
  * schedule that the planner and the emitter follow.
  */
 #include "mrtc.h"
+#include "k_cast.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -33,17 +34,19 @@ static const struct {
     [DT_COMPLEX64] = {"complex64", NULL, NULL, 0, 0},
     [DT_COMPLEX128] = {"complex128", NULL, NULL, 0, 0},
     [DT_BFLOAT16] = {"bfloat16", "uint16_t", "bf16", 2, 1},
-    /* known by name, no C representation */
-    [17] = {"float8e4m3fn", NULL, NULL, 0, 1},
-    [18] = {"float8e4m3fnuz", NULL, NULL, 0, 1},
-    [19] = {"float8e5m2", NULL, NULL, 0, 1},
-    [20] = {"float8e5m2fnuz", NULL, NULL, 0, 1},
-    [21] = {"uint4", NULL, NULL, 0, 0},
-    [22] = {"int4", NULL, NULL, 0, 0},
-    [23] = {"float4e2m1", NULL, NULL, 0, 1},
-    [24] = {"float8e8m0", NULL, NULL, 0, 1},
-    [25] = {"uint2", NULL, NULL, 0, 0},
-    [26] = {"int2", NULL, NULL, 0, 0},
+    /* narrow types, unpacked one element per byte (see runtime/k_cast.h):
+     * the float8/float4 types hold their bit pattern, the 4- and 2-bit
+     * integers their value; the loader unpacks packed tensor data */
+    [17] = {"float8e4m3fn", "uint8_t", "f8e4m3fn", 1, 1},
+    [18] = {"float8e4m3fnuz", "uint8_t", "f8e4m3fnuz", 1, 1},
+    [19] = {"float8e5m2", "uint8_t", "f8e5m2", 1, 1},
+    [20] = {"float8e5m2fnuz", "uint8_t", "f8e5m2fnuz", 1, 1},
+    [21] = {"uint4", "uint8_t", "u4", 1, 0},
+    [22] = {"int4", "int8_t", "i4", 1, 0},
+    [23] = {"float4e2m1", "uint8_t", "f4e2m1", 1, 1},
+    [24] = {"float8e8m0", "uint8_t", "f8e8m0", 1, 1},
+    [25] = {"uint2", "uint8_t", "u2", 1, 0},
+    [26] = {"int2", "int8_t", "i2", 1, 0},
 };
 
 static int dt_ok(DType t) { return t > 0 && t < DT_COUNT_; }
@@ -55,6 +58,9 @@ const char *dtype_ctype(DType t) { return dt_ok(t) ? dtypes[t].ctype : NULL; }
 const char *dtype_tag(DType t) { return dt_ok(t) ? dtypes[t].tag : NULL; }
 int dtype_is_float(DType t) { return dt_ok(t) && dtypes[t].is_float; }
 int dtype_supported(DType t) { return dtype_size(t) > 0; }
+
+/* the float8 / float4 types (bit patterns) */
+static int is_minifloat(DType t) { return (t >= 17 && t <= 20) || t == 23 || t == 24; }
 
 float half_to_float(uint16_t h) {
   uint32_t s = (h >> 15) & 1, e = (h >> 10) & 31, m = h & 1023;
@@ -110,12 +116,14 @@ double elem_get_f64(const void *p, DType t, int64_t i) {
   case DT_FLOAT16: return half_to_float(((const uint16_t *)p)[i]);
   case DT_BFLOAT16: return bf16_to_float(((const uint16_t *)p)[i]);
   case DT_UINT64: return (double)((const uint64_t *)p)[i];
-  default: return (double)elem_get_i64(p, t, i);
+  default:
+    if (is_minifloat(t)) return k_f8_dec(((const uint8_t *)p)[i], (int)t);
+    return (double)elem_get_i64(p, t, i);
   }
 }
 
 int64_t elem_get_i64(const void *p, DType t, int64_t i) {
-  switch (t) {
+  switch ((int)t) {
   case DT_UINT8: case DT_BOOL: return ((const uint8_t *)p)[i];
   case DT_INT8: return ((const int8_t *)p)[i];
   case DT_UINT16: return ((const uint16_t *)p)[i];
@@ -124,7 +132,12 @@ int64_t elem_get_i64(const void *p, DType t, int64_t i) {
   case DT_INT64: return ((const int64_t *)p)[i];
   case DT_UINT32: return ((const uint32_t *)p)[i];
   case DT_UINT64: return (int64_t)((const uint64_t *)p)[i];
+  case 21: case 25: return ((const uint8_t *)p)[i];
+  case 22: case 26: return ((const int8_t *)p)[i];
   default: {
+    /* the float8 / float4 types: the bit pattern (what a uint8_t array
+     * initializer of the generated code needs); elem_get_f64 gives the value */
+    if (is_minifloat(t)) return ((const uint8_t *)p)[i];
     double d = elem_get_f64(p, t, i);
     if (d != d) return 0;
     if (d >= 9.2e18) return INT64_MAX;
@@ -135,18 +148,24 @@ int64_t elem_get_i64(const void *p, DType t, int64_t i) {
 }
 
 void elem_set_f64(void *p, DType t, int64_t i, double v) {
-  switch (t) {
+  switch ((int)t) {
   case DT_FLOAT: ((float *)p)[i] = (float)v; break;
   case DT_DOUBLE: ((double *)p)[i] = v; break;
   case DT_FLOAT16: ((uint16_t *)p)[i] = float_to_half((float)v); break;
   case DT_BFLOAT16: ((uint16_t *)p)[i] = float_to_bf16((float)v); break;
   case DT_BOOL: ((uint8_t *)p)[i] = v != 0; break;
-  default: elem_set_i64(p, t, i, v != v ? 0 : (int64_t)v); break;
+  default:
+    /* the float8 / float4 types: the value, as Cast with its defaults
+     * (saturate, float8e8m0 rounding up) converts it */
+    if (t == 24) ((uint8_t *)p)[i] = k_e8m0_enc(v, 1);
+    else if (is_minifloat(t)) ((uint8_t *)p)[i] = k_f8_enc(v, (int)t, 1);
+    else elem_set_i64(p, t, i, v != v ? 0 : (int64_t)k_d2i64(v));
+    break;
   }
 }
 
 void elem_set_i64(void *p, DType t, int64_t i, int64_t v) {
-  switch (t) {
+  switch ((int)t) {
   case DT_UINT8: ((uint8_t *)p)[i] = (uint8_t)v; break;
   case DT_BOOL: ((uint8_t *)p)[i] = v != 0; break;
   case DT_INT8: ((int8_t *)p)[i] = (int8_t)v; break;
@@ -156,7 +175,14 @@ void elem_set_i64(void *p, DType t, int64_t i, int64_t v) {
   case DT_INT64: ((int64_t *)p)[i] = v; break;
   case DT_UINT32: ((uint32_t *)p)[i] = (uint32_t)v; break;
   case DT_UINT64: ((uint64_t *)p)[i] = (uint64_t)v; break;
-  default: elem_set_f64(p, t, i, (double)v); break;
+  case 21: ((uint8_t *)p)[i] = k_cv_u4_i(v); break;
+  case 22: ((int8_t *)p)[i] = k_cv_i4_i(v); break;
+  case 25: ((uint8_t *)p)[i] = k_cv_u2_i(v); break;
+  case 26: ((int8_t *)p)[i] = k_cv_i2_i(v); break;
+  default:
+    if (is_minifloat(t)) ((uint8_t *)p)[i] = (uint8_t)v; /* the bit pattern, as elem_get_i64 */
+    else elem_set_f64(p, t, i, (double)v);
+    break;
   }
 }
 

@@ -366,6 +366,7 @@ static int cmd_run(Opts *o) {
   for (int i = 0; i < g->ninputs; i++) {
     ins[i] = tensor_file_read(o->files[i]);
     int64_t n = g->inputs[i]->numel, r = n && ins[i]->numel % n == 0 ? ins[i]->numel / n : 0;
+    if (!n && !ins[i]->numel) r = i ? reps : 1; /* an empty input: one run (as many as the others) */
     if (ins[i]->dtype != g->inputs[i]->dtype || !r || (i && r != reps))
       fatal("%s: holds %s, the model's input %d ('%s') is %s", o->files[i], shape_str(ins[i]), i, g->inputs[i]->name,
             shape_str(g->inputs[i]));
@@ -441,6 +442,13 @@ static int cmd_compare(Opts *o) {
   Value *a = tensor_file_read(o->files[0]), *b = tensor_file_read(o->files[1]);
   /* .npy has no bfloat16: executables write its bits as uint16 */
   if (a->dtype == DT_UINT16 && b->dtype == DT_BFLOAT16) a->dtype = DT_BFLOAT16;
+  /* nor the narrow types: executables write them unpacked, one element per
+   * byte, as int8 (int4, int2) or uint8 (the float8 / float4 bit patterns,
+   * uint4, uint2); they are compared exactly (by value for the float types,
+   * NaN equal to NaN) */
+  int narrow = (int)b->dtype >= 17 && (int)b->dtype <= 26;
+  if (narrow && a->dtype == (b->dtype == 22 || b->dtype == 26 ? DT_INT8 : DT_UINT8)) a->dtype = b->dtype;
+  if (narrow) o->rtol = o->atol = 0;
   if (a->dtype != b->dtype) fatal("%s: type %s, expected %s", o->files[0], dtype_name(a->dtype), dtype_name(b->dtype));
   if (a->numel != b->numel || a->rank != b->rank) fatal("%s: shape %s, expected %s", o->files[0], shape_str(a), shape_str(b));
   for (int i = 0; i < a->rank; i++)

@@ -81,6 +81,13 @@ typedef enum DType {
   DT_COMPLEX64 = 14,
   DT_COMPLEX128 = 15,
   DT_BFLOAT16 = 16,
+  /* 17..26: float8e4m3fn, float8e4m3fnuz, float8e5m2, float8e5m2fnuz, uint4, int4, float4e2m1,
+   * float8e8m0, uint2, int2 (no enum names; ir.c's table has them).  Stored one element per byte:
+   * the float8/float4 types hold their bit pattern (uint8_t), int4/int2 are sign-extended int8_t,
+   * uint4/uint2 uint8_t; the loader and the driver unpack packed 4-/2-bit data.  Only Cast,
+   * CastLike, Quantize/DequantizeLinear compute on them; data-movement ops move the bytes.
+   * elem_get_i64/elem_set_i64 read and write the float8/float4 bit patterns, elem_get_f64/
+   * elem_set_f64 work by value. */
   DT_COUNT_ = 27
 } DType;
 

@@ -15,7 +15,11 @@ static const struct { const char *descr; DType t; } npy_types[] = {
     {"<u8", DT_UINT64}, {"|b1", DT_BOOL},
 };
 
+/* numpy has no narrow types: they are written unpacked, one element per
+ * byte, as uint8 (the float8 / float4 bit patterns, uint4, uint2) or int8
+ * (int4, int2); `mrtc compare` reads them back as the expected file's type */
 static const char *npy_descr(DType t) {
+  if ((int)t >= 17 && (int)t <= 26) return t == 22 || t == 26 ? "|i1" : "|u1";
   for (size_t i = 0; i < sizeof npy_types / sizeof *npy_types; i++)
     if (npy_types[i].t == t) return npy_types[i].descr;
   return NULL;

@@ -64,6 +64,30 @@ static void read_external(Onnx__TensorProto *t, const char *dir, void *dst, size
   fclose(f);
 }
 
+/* bits per element of the packed sub-byte types (ONNX stores uint4, int4
+ * and float4e2m1 two to a byte, uint2 and int2 four, the first element in
+ * the least significant bits), 0 for the others */
+static int packed_bits(DType dt) {
+  switch ((int)dt) {
+  case 21: case 22: case 23: return 4;
+  case 25: case 26: return 2;
+  default: return 0;
+  }
+}
+
+/* packed bytes -> one element per byte (signed types sign-extended;
+ * float4e2m1 keeps its 4-bit pattern) */
+static void unpack_sub_byte(DType dt, const unsigned char *src, void *dst, int64_t numel) {
+  int bits = packed_bits(dt), per = 8 / bits, sgn = dt == 22 || dt == 26;
+  unsigned mask = (1u << bits) - 1;
+  unsigned char *o = dst;
+  for (int64_t i = 0; i < numel; i++) {
+    unsigned x = (src[i / per] >> ((i % per) * bits)) & mask;
+    if (sgn && (x & (1u << (bits - 1)))) x |= ~mask;
+    o[i] = (unsigned char)x;
+  }
+}
+
 /* Decodes a TensorProto into a new constant value (not registered in any
  * graph when g is NULL). */
 static Value *tensor_from_proto(Graph *g, Onnx__TensorProto *t, const char *dir, const char *what) {
@@ -80,6 +104,27 @@ static Value *tensor_from_proto(Graph *g, Onnx__TensorProto *t, const char *dir,
   if (numel > ((int64_t)1 << 34)) fatal("%s: %s: tensor too large", cur_file, what);
   Value *v = value_new_const(g, t->name && t->name[0] ? t->name : NULL, dt, (int)t->n_dims, dims);
   size_t bytes = (size_t)(numel * dtype_size(dt));
+  int pb = packed_bits(dt);
+  if (pb) { /* packed: ceil(numel * bits / 8) bytes in raw_data, external data, or one byte per int32_data entry */
+    size_t pbytes = (size_t)((numel * pb + 7) / 8);
+    unsigned char *tmp = xalloc(pbytes + 1);
+    if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+      read_external(t, dir, tmp, pbytes, what);
+    else if (t->has_raw_data) {
+      if (t->raw_data.len != pbytes)
+        fatal("%s: %s: raw_data holds %zu bytes, shape %s needs %zu (packed)", cur_file, what, t->raw_data.len,
+              shape_str(v), pbytes);
+      if (pbytes) memcpy(tmp, t->raw_data.data, pbytes);
+    } else {
+      if (t->n_int32_data != pbytes)
+        fatal("%s: %s: int32_data holds %zu entries, shape %s needs %zu (packed)", cur_file, what, t->n_int32_data,
+              shape_str(v), pbytes);
+      for (size_t i = 0; i < pbytes; i++) tmp[i] = (unsigned char)t->int32_data[i];
+    }
+    unpack_sub_byte(dt, tmp, v->data, numel);
+    free(tmp);
+    return v;
+  }
   if (t->has_data_location && t->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL) {
     read_external(t, dir, v->data, bytes, what);
     return v;
@@ -109,11 +154,12 @@ static Value *tensor_from_proto(Graph *g, Onnx__TensorProto *t, const char *dir,
     if (have == (size_t)numel)
       for (int64_t i = 0; i < numel; i++) elem_set_i64(v->data, dt, i, (int64_t)t->uint64_data[i]);
     break;
-  default: /* int32_data carries int32 and every narrower type, fp16 as bits */
+  default: /* int32_data carries int32 and every narrower type, fp16 and float8 as bits */
     have = t->n_int32_data;
     if (have == (size_t)numel)
       for (int64_t i = 0; i < numel; i++) {
         if (dt == DT_FLOAT16 || dt == DT_BFLOAT16) ((uint16_t *)v->data)[i] = (uint16_t)t->int32_data[i];
+        else if (dtype_is_float(dt) && dtype_size(dt) == 1) ((uint8_t *)v->data)[i] = (uint8_t)t->int32_data[i]; /* float8 bits */
         else elem_set_i64(v->data, dt, i, t->int32_data[i]);
       }
     break;

@@ -14,6 +14,12 @@
  *     saturated to the output type.
  *   DequantizeLinear: (x - zero point) * scale in float32 (float64 when x
  *     and the zero point are int32), then cast to the output type.
+ *   Narrow types (stored one element per byte, see k_cast.h): int4 / uint4
+ *     / int2 / uint2 quantize like int8 with their own ranges; the float8
+ *     and float4e2m1 outputs skip the rint: x / scale + zero point is
+ *     converted with k_f8_enc (nearest even; saturate attribute for
+ *     float8, float4e2m1 always saturates).  Dequantization reads them by
+ *     value.
  *   Integer ops: exact int32 accumulation of (x - x_zp) * (w - w_zp);
  *   QLinear*: acc * M with M = x_scale * w_scale / y_scale computed in the
  *     scales' type, the product in float64, + y_zp, rint, saturate.
@@ -24,6 +30,10 @@
 #include "k_cast.h"
 
 enum { KQ_F32 = 1, KQ_U8 = 2, KQ_I8 = 3, KQ_U16 = 4, KQ_I16 = 5, KQ_I32 = 6, KQ_F16 = 10, KQ_F64 = 11, KQ_BF16 = 16 };
+/* narrow types (ONNX numbers): float8 e4m3fn 17, e4m3fnuz 18, e5m2 19, e5m2fnuz 20, uint4 21, int4 22, float4e2m1 23,
+ * uint2 25, int2 26 */
+enum { KQ_U4 = 21, KQ_I4 = 22, KQ_U2 = 25, KQ_I2 = 26 };
+MRTC_FN int kq_is_f8(int t) { return (t >= 17 && t <= 20) || t == 23; }
 
 /* element i of p (type t) as double */
 MRTC_FN double kq_rd(const void *p, int t, int64_t i) {
@@ -37,13 +47,17 @@ MRTC_FN double kq_rd(const void *p, int t, int64_t i) {
   case KQ_F16: return k_h2f(((const uint16_t *)p)[i]);
   case KQ_BF16: return k_bf2f(((const uint16_t *)p)[i]);
   case KQ_F64: return ((const double *)p)[i];
-  default: return 0;
+  case KQ_U4: case KQ_U2: return ((const uint8_t *)p)[i];
+  case KQ_I4: case KQ_I2: return ((const int8_t *)p)[i];
+  default: return kq_is_f8(t) ? k_f8_dec(((const uint8_t *)p)[i], t) : 0;
   }
 }
 
 /* element i of an integer tensor as int32 */
 MRTC_FN int32_t kq_rdi(const void *p, int t, int64_t i) {
   switch (t) {
+  case KQ_U4: case KQ_U2: return ((const uint8_t *)p)[i];
+  case KQ_I4: case KQ_I2: return ((const int8_t *)p)[i];
   case KQ_U8: return ((const uint8_t *)p)[i];
   case KQ_I8: return ((const int8_t *)p)[i];
   case KQ_U16: return ((const uint16_t *)p)[i];
@@ -69,6 +83,10 @@ MRTC_FN void kq_range(int t, double *lo, double *hi) {
   case KQ_I8: *lo = -128, *hi = 127; break;
   case KQ_U16: *lo = 0, *hi = 65535; break;
   case KQ_I16: *lo = -32768, *hi = 32767; break;
+  case KQ_U4: *lo = 0, *hi = 15; break;
+  case KQ_I4: *lo = -8, *hi = 7; break;
+  case KQ_U2: *lo = 0, *hi = 3; break;
+  case KQ_I2: *lo = -2, *hi = 1; break;
   default: *lo = -2147483648.0, *hi = 2147483647.0; break;
   }
 }
@@ -81,8 +99,8 @@ MRTC_FN void kq_wr_sat(void *p, int t, int64_t i, double v) {
   if (v < lo) v = lo;
   if (v > hi) v = hi;
   switch (t) {
-  case KQ_U8: ((uint8_t *)p)[i] = (uint8_t)v; break;
-  case KQ_I8: ((int8_t *)p)[i] = (int8_t)v; break;
+  case KQ_U8: case KQ_U4: case KQ_U2: ((uint8_t *)p)[i] = (uint8_t)v; break;
+  case KQ_I8: case KQ_I4: case KQ_I2: ((int8_t *)p)[i] = (int8_t)v; break;
   case KQ_U16: ((uint16_t *)p)[i] = (uint16_t)v; break;
   case KQ_I16: ((int16_t *)p)[i] = (int16_t)v; break;
   default: ((int32_t *)p)[i] = (int32_t)v; break;
@@ -107,9 +125,10 @@ typedef struct KQGeo {
   int64_t outer, alen, inner, block, so, sa, si;
 } KQGeo;
 
-/* y = saturate(rint(x / scale) + zp); prec: the float type of the division */
+/* y = saturate(rint(x / scale) + zp); prec: the float type of the division;
+ * float8 / float4 y: k_f8_enc(x / scale + zp, sat) */
 MRTC_FN void k_quantize(const KQGeo *g, const void *x, int xt, const void *s, int st, const void *zp, int zt, int prec,
-                        void *y, int yt) {
+                        void *y, int yt, int sat) {
   int64_t o, a, i, e = 0;
   for (o = 0; o < g->outer; o++)
     for (a = 0; a < g->alen; a++) {
@@ -117,7 +136,14 @@ MRTC_FN void k_quantize(const KQGeo *g, const void *x, int xt, const void *s, in
       for (i = 0; i < g->inner; i++, e++) {
         int64_t si = sb + i * g->si;
         double xv = kq_prec(kq_rd(x, xt, e), prec), sv = kq_prec(kq_rd(s, st, si), prec);
-        double q = rint(kq_prec(xv / sv, prec));
+        double q;
+        if (kq_is_f8(yt)) {
+          q = kq_prec(xv / sv, prec);
+          if (zp) q = kq_prec(q + kq_rd(zp, zt, si), prec);
+          ((uint8_t *)y)[e] = k_f8_enc(q, yt, sat);
+          continue;
+        }
+        q = rint(kq_prec(xv / sv, prec));
         if (zp) q += kq_rdi(zp, zt, si);
         kq_wr_sat(y, yt, e, q);
       }
@@ -138,7 +164,7 @@ MRTC_FN void k_dequantize(const KQGeo *g, const void *x, int xt, const void *s, 
         double dx = (double)(float)kq_rd(x, xt, e), v;
         int wide = 0;
         if (zp) {
-          dx -= kq_rdi(zp, zt, si);
+          dx -= kq_rd(zp, zt, si);
           if (zt == KQ_I32) wide = 1;
           else dx = (double)(float)dx;
         }

@@ -27,6 +27,7 @@ static int dt_size(int dt) {
   switch (dt) {
   case 1: case 6: case 12: return 4;
   case 2: case 3: case 9: return 1;
+  case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 24: case 25: case 26: return 1;
   case 4: case 5: case 10: case 16: return 2;
   case 7: case 11: case 13: return 8;
   default: return 0;
@@ -39,7 +40,33 @@ static const char *dt_descr(int dt) {
   case 5: return "<i2"; case 6: return "<i4"; case 7: return "<i8"; case 9: return "|b1";
   case 10: return "<f2"; case 11: return "<f8"; case 12: return "<u4"; case 13: return "<u8";
   case 16: return "<u2";
+  /* the narrow types, unpacked one element per byte: int4 and int2 as int8,
+   * the others (float8 / float4 bit patterns, uint4, uint2) as uint8 */
+  case 22: case 26: return "|i1";
+  case 17: case 18: case 19: case 20: case 21: case 23: case 24: case 25: return "|u1";
   default: return "|V1";
+  }
+}
+
+/* bits per element of the types ONNX packs (uint4, int4, float4e2m1: two
+ * to a byte; uint2, int2: four), first element in the low bits; 0 others */
+static int dt_packed_bits(int dt) {
+  switch (dt) {
+  case 21: case 22: case 23: return 4;
+  case 25: case 26: return 2;
+  default: return 0;
+  }
+}
+
+/* whether byte x is a valid unpacked element of narrow type dt */
+static int dt_narrow_ok(int dt, unsigned char x) {
+  signed char c = (signed char)x;
+  switch (dt) {
+  case 21: case 23: return x < 16;
+  case 22: return c >= -8 && c <= 7;
+  case 25: return x < 4;
+  case 26: return c >= -2 && c <= 1;
+  default: return 1;
   }
 }
 
@@ -177,7 +204,19 @@ static void read_pb(const char *path, const unsigned char *p, size_t len, Tensor
   t->bytes = (size_t)dt_size(t->dtype);
   for (i = 0; i < t->rank; i++) t->bytes *= (size_t)t->dims[i];
   t->data = calloc(t->bytes + 1, 1);
-  if (raw) {
+  if (dt_packed_bits(t->dtype)) {
+    /* packed in raw_data, or one byte per int32_data entry: unpack to one element per byte */
+    int bits = dt_packed_bits(t->dtype), per = 8 / bits, sgn = t->dtype == 22 || t->dtype == 26;
+    unsigned mask = (1u << bits) - 1u;
+    size_t n = t->bytes, pbytes = (n * (size_t)bits + 7) / 8, k;
+    if (raw ? rawlen != pbytes : nvals != pbytes) die(path, "packed data size does not match the shape");
+    for (k = 0; k < n; k++) {
+      unsigned byte = raw ? raw[k / (size_t)per] : (unsigned)(ivals[k / (size_t)per] & 255);
+      unsigned x = (byte >> ((k % (size_t)per) * (size_t)bits)) & mask;
+      if (sgn && (x & (1u << (bits - 1)))) x |= ~mask;
+      t->data[k] = (unsigned char)x;
+    }
+  } else if (raw) {
     if (rawlen != t->bytes) die(path, "raw_data size does not match the shape");
     memcpy(t->data, raw, rawlen);
   } else {
@@ -190,6 +229,7 @@ static void read_pb(const char *path, const unsigned char *p, size_t len, Tensor
       case 1: { float f = (float)vals[k]; memcpy(o, &f, 4); break; }
       case 11: { double f = vals[k]; memcpy(o, &f, 8); break; }
       case 2: case 3: case 9: *o = (unsigned char)iv; break;
+      case 17: case 18: case 19: case 20: case 24: *o = (unsigned char)iv; break; /* float8 bits */
       case 4: case 5: case 10: case 16: { unsigned short s = (unsigned short)iv; memcpy(o, &s, 2); break; }
       case 6: case 12: { int s = (int)iv; memcpy(o, &s, 4); break; }
       default: memcpy(o, &iv, 8); break;
@@ -263,6 +303,13 @@ int main(int argc, char **argv) {
       if (n > 3 && !strcmp(files[k] + n - 3, ".pb")) read_pb(files[k], b, len, t);
       else read_npy(files[k], b, len, t);
       free(b);
+      /* .npy has no narrow types: they come as int8 (int4, int2) or uint8, one element per byte */
+      if (mrtc_in_dtype[k] >= 17 && mrtc_in_dtype[k] <= 26 && t->dtype == (strcmp(dt_descr(mrtc_in_dtype[k]), "|i1") ? 2 : 3)) {
+        size_t j;
+        for (j = 0; j < t->bytes; j++)
+          if (!dt_narrow_ok(mrtc_in_dtype[k], t->data[j])) die(files[k], "a value is out of the range of the input's type");
+        t->dtype = mrtc_in_dtype[k];
+      }
       if (t->dtype != mrtc_in_dtype[k] && !(t->dtype == 4 && mrtc_in_dtype[k] == 16)) {
         fprintf(stderr, "%s: error: %s: element type %d, the model's input %d ('%s') wants %d\n", prog_name, files[k],
                 t->dtype, k, mrtc_in_names[k], mrtc_in_dtype[k]);

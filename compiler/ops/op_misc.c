@@ -116,6 +116,10 @@ static void bitcast_infer(Node *n) {
   if (!dtype_size(x->dtype)) error_node(n, "input type %s is not supported", dtype_name(x->dtype));
   if (dtype_size(to) != dtype_size(x->dtype))
     error_node(n, "%s and %s differ in width; BitCast needs equal widths", dtype_name(x->dtype), dtype_name(to));
+  /* the 4- and 2-bit types are stored one element per byte (int4 / int2
+   * sign-extended), so their bytes are not their bits: refused */
+  if (x->dtype != to && ((x->dtype >= 21 && x->dtype <= 23) || x->dtype >= 25 || (to >= 21 && to <= 23) || to >= 25))
+    error_node(n, "BitCast between %s and %s is not supported (4- and 2-bit types)", dtype_name(x->dtype), dtype_name(to));
   value_set_shape(n->out[0], to, x->rank, x->dims);
 }
 

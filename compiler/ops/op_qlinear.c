@@ -5,8 +5,10 @@
  *   QuantizeLinear (10, 13 axis, 19 saturate, 21 block_size / output_dtype,
  *     25 precision), DequantizeLinear (10, 13, 21, 23 output_dtype):
  *     per-tensor, per-axis and blocked scales; 8/16-bit integers (and int32
- *     for DequantizeLinear input).  float8, float4, int4 and int2 have no C
- *     representation here and are refused with the op and the type named.
+ *     for DequantizeLinear input), and the narrow types int4, uint4, int2,
+ *     uint2, float8e4m3fn, float8e4m3fnuz, float8e5m2, float8e5m2fnuz and
+ *     float4e2m1 (stored one element per byte; saturate honoured for the
+ *     float8 outputs).  float8e8m0 and int32 scales are refused.
  *   DynamicQuantizeLinear: float32 -> uint8 with the computed scale and zp.
  *   MatMulInteger, ConvInteger: exact int32 results.
  *   QLinearMatMul, QLinearConv: int32 accumulation, then requantization
@@ -29,6 +31,8 @@ static const char *qtype_name(DType t) {
 }
 
 static int is_q8_16(DType t) { return t == DT_INT8 || t == DT_UINT8 || t == DT_INT16 || t == DT_UINT16; }
+/* the narrow quantized types: uint4, int4, uint2, int2, and the float8 / float4e2m1 ones */
+static int is_qnarrow(DType t) { return ((int)t >= 17 && (int)t <= 23) || (int)t == 25 || (int)t == 26; }
 static int is_scale_t(DType t) { return t == DT_FLOAT || t == DT_FLOAT16 || t == DT_BFLOAT16; }
 static int is_u8i8(DType t) { return t == DT_INT8 || t == DT_UINT8; }
 
@@ -36,7 +40,7 @@ static int is_u8i8(DType t) { return t == DT_INT8 || t == DT_UINT8; }
 
 typedef struct QP {
   KQGeo g;
-  int xt, st, zt, yt, prec;
+  int xt, st, zt, yt, prec, sat;
 } QP;
 
 /* numpy's result type of x / scale (float types and int32) */
@@ -52,7 +56,8 @@ static void q_geometry(Node *n, Value *x, Value *s, Value *z, KQGeo *g) {
   int64_t block = n->opset >= 21 ? attr_int(n, "block_size", 0) : 0;
   if (n->opset < 21 && attr_find(n, "block_size")) error_node(n, "block_size needs opset 21 (model has %d)", n->opset);
   if (block < 0) error_node(n, "block_size %lld is negative", (long long)block);
-  if (z && (z->rank != s->rank || z->numel != s->numel)) error_node(n, "zero point %s and scale %s differ in shape", shape_str(z), shape_str(s));
+  /* a one-element zero point with a one-element scale is per tensor whatever their ranks (scalar scale, [1] zero point) */
+  if (z && !(z->numel == 1 && s->numel == 1) && (z->rank != s->rank || z->numel != s->numel)) error_node(n, "zero point %s and scale %s differ in shape", shape_str(z), shape_str(s));
   g->outer = 1;
   g->alen = x->numel;
   g->inner = 1;
@@ -101,10 +106,11 @@ static void quantize_infer(Node *n) {
     if (od && od != yt) error_node(n, "output_dtype %s differs from the zero point's type %s", qtype_name((DType)od), qtype_name(yt));
   } else if (od)
     yt = (DType)od;
-  if (!is_q8_16(yt))
-    error_node(n, "quantizing to %s is not supported (int8, uint8, int16 and uint16 are)", qtype_name(yt));
-  attr_int(n, "saturate", 1); /* only concerns float8 outputs, refused above */
+  if (!is_q8_16(yt) && !is_qnarrow(yt))
+    error_node(n, "quantizing to %s is not supported (int8, uint8, int16, uint16, int4, uint4, int2, uint2, float8 "
+                  "and float4e2m1 are)", qtype_name(yt));
   QP *p = xalloc(sizeof *p);
+  p->sat = attr_int(n, "saturate", 1) != 0; /* only concerns float8 outputs */
   q_geometry(n, x, s, z, &p->g);
   p->xt = x->dtype;
   p->st = s->dtype;
@@ -123,8 +129,9 @@ static void quantize_infer(Node *n) {
 
 static void dequantize_infer(Node *n) {
   Value *x = n->in[0], *s = n->in[1], *z = node_in(n, 2);
-  if (!(is_q8_16(x->dtype) || x->dtype == DT_INT32))
-    error_node(n, "dequantizing %s is not supported (int8, uint8, int16, uint16 and int32 are)", qtype_name(x->dtype));
+  if (!(is_q8_16(x->dtype) || x->dtype == DT_INT32 || is_qnarrow(x->dtype)))
+    error_node(n, "dequantizing %s is not supported (int8, uint8, int16, uint16, int32, int4, uint4, int2, uint2, float8 "
+                  "and float4e2m1 are)", qtype_name(x->dtype));
   if (!is_scale_t(s->dtype)) error_node(n, "scale has type %s; float, float16 and bfloat16 are supported", qtype_name(s->dtype));
   if (z && z->dtype != x->dtype) error_node(n, "zero point type %s differs from input type %s", qtype_name(z->dtype), qtype_name(x->dtype));
   DType yt = s->dtype;
@@ -146,7 +153,7 @@ static void dequantize_infer(Node *n) {
 
 static void quantize_eval(Node *n, void *const *in, void *const *out) {
   QP *p = n->p;
-  k_quantize(&p->g, in[0], p->xt, in[1], p->st, node_in(n, 2) ? in[2] : NULL, p->zt, p->prec, out[0], p->yt);
+  k_quantize(&p->g, in[0], p->xt, in[1], p->st, node_in(n, 2) ? in[2] : NULL, p->zt, p->prec, out[0], p->yt, p->sat);
 }
 
 static void dequantize_eval(Node *n, void *const *in, void *const *out) {
@@ -162,8 +169,8 @@ static void q_emit(Node *n, Emitter *e) {
   emit(e, "{ static const KQGeo g = {%lld, %lld, %lld, %lld, %lld, %lld, %lld};", (long long)g->outer, (long long)g->alen,
        (long long)g->inner, (long long)g->block, (long long)g->so, (long long)g->sa, (long long)g->si);
   if (n->op == OP_QuantizeLinear)
-    emit(e, "  k_quantize(&g, %s, %d, %s, %d, %s, %d, %d, %s, %d); }", eref(e, n->in[0]), p->xt, eref(e, n->in[1]), p->st,
-         z ? eref(e, z) : "0", p->zt, p->prec, eref(e, n->out[0]), p->yt);
+    emit(e, "  k_quantize(&g, %s, %d, %s, %d, %s, %d, %d, %s, %d, %d); }", eref(e, n->in[0]), p->xt, eref(e, n->in[1]),
+         p->st, z ? eref(e, z) : "0", p->zt, p->prec, eref(e, n->out[0]), p->yt, p->sat);
   else
     emit(e, "  k_dequantize(&g, %s, %d, %s, %d, %s, %d, %s, %d); }", eref(e, n->in[0]), p->xt, eref(e, n->in[1]), p->st,
          z ? eref(e, z) : "0", p->zt, eref(e, n->out[0]), p->yt);
