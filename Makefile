@@ -38,10 +38,15 @@ all: $(MRTC_BIN)
 $(MRTC_BIN): $(OBJS)
 	$(CC) $(CFLAGS) $(LDSAN) -o $@ $(OBJS) $(LDLIBS)
 
-$(BUILD)/onnx.pb-c.c $(BUILD)/onnx.pb-c.h: $(PROTO)
+# one rule makes both files: the header depends on the source, so a parallel
+# make never runs protoc-c twice at once
+$(BUILD)/onnx.pb-c.c: $(PROTO)
 	@mkdir -p $(BUILD)
-	cp $(PROTO) $(BUILD)/onnx.proto
+	cp -f $(PROTO) $(BUILD)/onnx.proto
 	cd $(BUILD) && protoc-c --c_out=. onnx.proto
+
+$(BUILD)/onnx.pb-c.h: $(BUILD)/onnx.pb-c.c
+	@test -f $@ || { rm -f $<; $(MAKE) --no-print-directory $<; }
 
 $(BUILD)/onnx.pb-c.o: $(BUILD)/onnx.pb-c.c
 	$(CC) $(CFLAGS) -I$(BUILD) -c -o $@ $<
