@@ -18,7 +18,7 @@
 #ifndef MRTC_K_POOL_H
 #define MRTC_K_POOL_H
 #include "k_common.h"
-#if defined(__AVX512F__) || defined(__AVX__)
+#if defined(__AVX512F__) || defined(__AVX__) || defined(__AVX512BW__)
 #include <immintrin.h>
 #endif
 
@@ -264,6 +264,61 @@ MRTC_FN void k_maxpool2d_f32(const KPoolShape *s, const float *x, float *y, floa
 MRTC_MAXPOOL(double, f64, -INFINITY)
 MRTC_MAXPOOL(uint8_t, u8, 0)
 MRTC_MAXPOOL(int8_t, i8, -128)
+
+/* k_maxpool2d_f32 for 8-bit integers (the int8 path of quantized models):
+ * the column max over the window's rows first (64 bytes at a time where
+ * AVX-512BW is there), then the max over the window's columns.  Integer
+ * max is exact, so every order gives the same result as k_maxpool_i8/u8. */
+#if defined(__AVX512BW__)
+#define MRTC_VMAX8_i8(a, b) _mm512_max_epi8(a, b)
+#define MRTC_VMAX8_u8(a, b) _mm512_max_epu8(a, b)
+#define MRTC_VMAXROW8(tag, T)                                                                                     \
+  for (j = 0; j < W / 64 * 64; j += 64)                                                                           \
+    _mm512_storeu_si512((void *)(tmp + j), MRTC_VMAX8_##tag(_mm512_loadu_si512((const void *)(xr + j)),           \
+                                                            _mm512_loadu_si512((const void *)(tmp + j))));        \
+  for (j = W / 64 * 64; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#else
+#define MRTC_VMAXROW8(tag, T) for (j = 0; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#endif
+#define MRTC_MAXPOOL2D8(T, tag, LOWEST)                                                                          \
+  MRTC_FN void k_maxpool2d_##tag(const KPoolShape *s, const T *x, T *y, T *tmp) {                                \
+    const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1], KW = s->k[2];        \
+    const int64_t SH = s->st[1], SW = s->st[2], PT = s->pb[1], PL = s->pb[2];                                    \
+    int64_t c, oh, ow, j, k;                                                                                     \
+    for (c = 0; c < s->NC; c++) {                                                                                \
+      const T *xc = x + c * H * W;                                                                               \
+      for (oh = 0; oh < OH; oh++) {                                                                              \
+        int64_t r0 = oh * SH - PT, lo, hi = k_pool_taps(r0, 1, KH, H, &lo);                                      \
+        const T *xr;                                                                                             \
+        if (hi <= lo) {                                                                                          \
+          for (ow = 0; ow < OW; ow++) *y++ = LOWEST;                                                             \
+          continue;                                                                                              \
+        }                                                                                                        \
+        xr = xc + (r0 + lo) * W;                                                                                 \
+        memcpy(tmp, xr, (size_t)W * sizeof(T));                                                                  \
+        for (k = lo + 1; k < hi; k++) {                                                                          \
+          xr += W;                                                                                               \
+          MRTC_VMAXROW8(tag, T)                                                                                  \
+        }                                                                                                        \
+        for (ow = 0; ow < OW; ow++) {                                                                            \
+          int64_t c0 = ow * SW - PL, l, h;                                                                       \
+          T m;                                                                                                   \
+          if (KW == 3 && c0 >= 0 && c0 + 2 < W) {                                                                \
+            const T *t = tmp + c0;                                                                               \
+            m = t[0] > t[1] ? t[0] : t[1];                                                                       \
+            m = t[2] > m ? t[2] : m;                                                                             \
+          } else {                                                                                               \
+            h = k_pool_taps(c0, 1, KW, W, &l);                                                                   \
+            m = h > l ? tmp[c0 + l] : LOWEST;                                                                    \
+            for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;                                   \
+          }                                                                                                      \
+          *y++ = m;                                                                                              \
+        }                                                                                                        \
+      }                                                                                                          \
+    }                                                                                                            \
+  }
+MRTC_MAXPOOL2D8(int8_t, i8, -128)
+MRTC_MAXPOOL2D8(uint8_t, u8, 0)
 MRTC_AVGPOOL(float, f32)
 MRTC_AVGPOOL(double, f64)
 MRTC_LPPOOL(float, f32)

@@ -67,11 +67,68 @@ static void dequant_emit(Node *n, Emitter *e) {
 
 /* ------------------------------------------------------------- Conv */
 
+/* Conv and Gemm weights are packed once into the kernels' order (k_qconv_pack,
+ * k_qgemm_pack): bytes WP, and a table TAB of 3 M + 1 int32 (initial
+ * accumulators, bias, multipliers, the safe flag); the kernels take them
+ * with MULT = NULL.  The emitter writes them as derived constants in place
+ * of the weights, bias and multipliers; the interpreter packs a node on its
+ * first evaluation and keeps the result (those inputs are constants, and
+ * compiler memory lives until exit), keyed by the node and the three arrays. */
+typedef struct {
+  const Node *n;
+  const void *w, *bias, *mult;
+  void *wp;
+  int32_t *tab;
+} Packed;
+
+static Packed *packed;
+static int npacked, cap_packed;
+
+/* the cache entry of node N (wp NULL: not packed yet); NULL when its inputs are
+ * not the constants themselves (then the caller packs for this call only) */
+static Packed *packed_find(Node *n, const void *w, const void *bias, const void *mult) {
+  for (int k = 1; k <= 3; k++)
+    if (!node_in(n, k) || node_in(n, k)->data != (k == 1 ? w : k == 2 ? bias : mult)) return NULL;
+  for (int i = 0; i < npacked; i++)
+    if (packed[i].n == n && packed[i].w == w && packed[i].bias == bias && packed[i].mult == mult) return &packed[i];
+  if (npacked == cap_packed) {
+    cap_packed = cap_packed ? 2 * cap_packed : 64;
+    packed = xrealloc(packed, sizeof *packed * (size_t)cap_packed);
+  }
+  packed[npacked] = (Packed){n, w, bias, mult, NULL, NULL};
+  return &packed[npacked++];
+}
+
+static void qconv_pack(Node *n, const void *w, const void *bias, const void *mult, int8_t **wp, int32_t **tab, int64_t *nwp) {
+  const KQConv *s = n->p;
+  *nwp = k_qconv_pack_bytes(s);
+  *wp = xalloc((size_t)*nwp + 1);
+  *tab = xalloc(sizeof(int32_t) * (size_t)(3 * s->M + 1));
+  k_qconv_pack(s, w, bias, mult, *wp, *tab);
+}
+
 static void qconv_eval(Node *n, void *const *in, void *const *out) {
   KQConv *s = n->p;
+  Packed *p = packed_find(n, in[1], in[2], in[3]), once = {0};
+  if (!p) p = &once;
+  if (!p->wp) {
+    int8_t *wp;
+    int64_t nwp;
+    qconv_pack(n, in[1], in[2], in[3], &wp, &p->tab, &nwp);
+    p->wp = wp;
+  }
   void *scratch = xalloc((size_t)k_qconv_scratch(s) + 16);
-  k_qconv_i8(s, in[0], in[1], in[2], in[3], node_in(n, 4) ? in[4] : NULL, out[0], scratch);
+  k_qconv_i8(s, in[0], p->wp, p->tab, NULL, node_in(n, 4) ? in[4] : NULL, out[0], scratch);
   free(scratch);
+  if (p == &once) free(once.wp), free(once.tab);
+}
+
+/* the constant data of input K (quantize.c made it) */
+static const void *cdata(Node *n, int k) {
+  Value *v = node_in(n, k);
+  while (v && v->alias) v = v->alias;
+  if (!v || !v->data) fatal("internal: %s: int8 weights are not constant", n->name);
+  return v->data;
 }
 
 static void qconv_emit(Node *n, Emitter *e) {
@@ -84,14 +141,38 @@ static void qconv_emit(Node *n, Emitter *e) {
        (long long)s->OW, (long long)s->KH, (long long)s->KW, (long long)s->SH, (long long)s->SW, (long long)s->PT,
        (long long)s->PL, (long long)s->DH, (long long)s->DW, (long long)s->G, s->zx, s->zy, s->lo, s->hi, s->shift, s->zr,
        s->rmul, s->rshift);
-  emit(e, "  k_qconv_i8(&s, %s, %s, %s, %s, %s, %s, A + %lld); }", eref(e, n->in[0]), eref(e, n->in[1]), eref(e, n->in[2]),
-       eref(e, n->in[3]), v_ref(e, n, 4), eref(e, n->out[0]), (long long)n->scratch_off);
+  int8_t *wp;
+  int32_t *tab;
+  int64_t nwp, ntab = 3 * s->M + 1;
+  qconv_pack(n, cdata(n, 1), cdata(n, 2), cdata(n, 3), &wp, &tab, &nwp);
+  const char *wpn = emit_const(e, DT_INT8, 1, &nwp, wp), *tabn = emit_const(e, DT_INT32, 1, &ntab, tab);
+  emit(e, "  k_qconv_i8(&s, %s, %s, %s, 0, %s, %s, A + %lld); } /* packed weights and table */", eref(e, n->in[0]), wpn, tabn,
+       v_ref(e, n, 4), eref(e, n->out[0]), (long long)n->scratch_off);
+  free(wp);
+  free(tab);
 }
 
 /* ------------------------------------------------------------- GEMM */
 
+static void qgemm_pack(Node *n, const void *w, const void *bias, const void *mult, uint8_t **wp, int32_t **tab, int64_t *nwp) {
+  const KQGemm *s = n->p;
+  *nwp = k_qgemm_pack_bytes(s);
+  *wp = xalloc((size_t)*nwp + 1);
+  *tab = xalloc(sizeof(int32_t) * (size_t)(3 * s->N + 1));
+  k_qgemm_pack(s, w, bias, mult, *wp, *tab);
+}
+
 static void qgemm_eval(Node *n, void *const *in, void *const *out) {
-  k_qgemm_i8(n->p, in[0], in[1], in[2], in[3], node_in(n, 4) ? in[4] : NULL, out[0]);
+  Packed *p = packed_find(n, in[1], in[2], in[3]), once = {0};
+  if (!p) p = &once;
+  if (!p->wp) {
+    uint8_t *wp;
+    int64_t nwp;
+    qgemm_pack(n, in[1], in[2], in[3], &wp, &p->tab, &nwp);
+    p->wp = wp;
+  }
+  k_qgemm_i8(n->p, in[0], p->wp, p->tab, NULL, node_in(n, 4) ? in[4] : NULL, out[0]);
+  if (p == &once) free(once.wp), free(once.tab);
 }
 
 static void qgemm_emit(Node *n, Emitter *e) {
@@ -100,8 +181,15 @@ static void qgemm_emit(Node *n, Emitter *e) {
   emit_why(e, n);
   emit(e, "{ static const KQGemm s = {%lld,%lld,%lld, %d,%d,%d,%d,%d, %d,%d,%d};", (long long)s->rows, (long long)s->K,
        (long long)s->N, s->zx, s->zy, s->lo, s->hi, s->shift, s->zr, s->rmul, s->rshift);
-  emit(e, "  k_qgemm_i8(&s, %s, %s, %s, %s, %s, %s); }", eref(e, n->in[0]), eref(e, n->in[1]), eref(e, n->in[2]),
-       eref(e, n->in[3]), v_ref(e, n, 4), eref(e, n->out[0]));
+  uint8_t *wp;
+  int32_t *tab;
+  int64_t nwp, ntab = 3 * s->N + 1;
+  qgemm_pack(n, cdata(n, 1), cdata(n, 2), cdata(n, 3), &wp, &tab, &nwp);
+  const char *wpn = emit_const(e, DT_INT8, 1, &nwp, wp), *tabn = emit_const(e, DT_INT32, 1, &ntab, tab);
+  emit(e, "  k_qgemm_i8(&s, %s, %s, %s, 0, %s, %s); } /* packed weights and table */", eref(e, n->in[0]), wpn, tabn, v_ref(e, n, 4),
+       eref(e, n->out[0]));
+  free(wp);
+  free(tab);
 }
 
 /* ------------------------------------------------------- Add Sub Mul */

@@ -24,7 +24,7 @@ typedef struct PoolP {
   int kind;
   int include_pad; /* AveragePool count_include_pad */
   int colmajor;    /* MaxPool storage_order */
-  int fast2d;      /* float MaxPool on k_maxpool2d_f32 (scratch: one input row) */
+  int fast2d;      /* float/int8/uint8 MaxPool on k_maxpool2d_* (scratch: one input row) */
   int global;      /* float GlobalAveragePool on k_gavgpool_f32 */
   double p;        /* LpPool */
 } PoolP;
@@ -89,9 +89,11 @@ static void maxpool_infer(Node *n) {
     value_set_shape(n->out[1], DT_INT64, n->out[0]->rank, n->out[0]->dims);
   }
   const KPoolShape *s = &p->s;
-  if (n->in[0]->dtype == DT_FLOAT && !(n->nout > 1 && n->out[1]) && s->in[0] == 1 && s->dil[1] == 1 && s->dil[2] == 1) {
+  DType dt = n->in[0]->dtype;
+  if ((dt == DT_FLOAT || dt == DT_INT8 || dt == DT_UINT8) && !(n->nout > 1 && n->out[1]) && s->in[0] == 1 &&
+      s->dil[1] == 1 && s->dil[2] == 1) {
     p->fast2d = 1;
-    n->scratch_bytes = (s->in[2] + 48) * 4; /* + the vector loads' overhang */
+    n->scratch_bytes = (s->in[2] + 48) * dtype_size(dt); /* + the vector loads' overhang */
   }
 }
 
@@ -115,8 +117,10 @@ static void pool_eval(Node *n, void *const *in, void *const *out) {
   switch (p->kind) {
   case POOL_MAX:
     if (p->fast2d) {
-      float *tmp = xalloc((size_t)n->scratch_bytes);
-      k_maxpool2d_f32(s, in[0], out[0], tmp);
+      void *tmp = xalloc((size_t)n->scratch_bytes);
+      if (t == DT_FLOAT) k_maxpool2d_f32(s, in[0], out[0], tmp);
+      else if (t == DT_INT8) k_maxpool2d_i8(s, in[0], out[0], tmp);
+      else k_maxpool2d_u8(s, in[0], out[0], tmp);
       free(tmp);
     } else if (t == DT_FLOAT) k_maxpool_f32(s, in[0], out[0], ind, p->colmajor);
     else if (t == DT_DOUBLE) k_maxpool_f64(s, in[0], out[0], ind, p->colmajor);
@@ -146,7 +150,8 @@ static void pool_emit(Node *n, Emitter *e) {
   const char *x = eref(e, n->in[0]), *y = eref(e, n->out[0]);
   if (p->kind == POOL_MAX) {
     Value *ind = n->nout > 1 ? n->out[1] : NULL;
-    if (p->fast2d) emit(e, "  k_maxpool2d_f32(&s, %s, %s, (float *)(A + %lld)); }", x, y, (long long)n->scratch_off);
+    if (p->fast2d)
+      emit(e, "  k_maxpool2d_%s(&s, %s, %s, (%s *)(A + %lld)); }", tag, x, y, dtype_ctype(n->in[0]->dtype), (long long)n->scratch_off);
     else emit(e, "  k_maxpool_%s(&s, %s, %s, %s, %d); }", tag, x, y, ind ? eref(e, ind) : "0", p->colmajor);
   } else if (p->global)
     emit(e, "  (void)s;\n  k_gavgpool_f32(%lld, %lld, %s, %s); }", (long long)s->NC, (long long)s->in[2], x, y);
