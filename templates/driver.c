@@ -9,7 +9,8 @@
  * Inputs come in graph-input order, as .npy or serialized onnx.TensorProto.
  * An .npy whose leading axis is K times the model's runs K inferences and
  * stacks the outputs.  Without inputs it runs on a fixed pseudo-random
- * input.  Output K goes to DIR/output_K.npy.
+ * input.  Output K goes to DIR/output_K.npy (with --bench, only when -o
+ * is given).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,12 +276,13 @@ int main(int argc, char **argv) {
   const char *files[64];
   int nfiles = 0, bench = 0, i, k;
   const char *dir = ".";
+  int dir_given = 0;
   long long reps = 1;
   void *in[MRTC_NIN + 1], *out[MRTC_NOUT + 1];
   Tensor tin[MRTC_NIN + 1];
   prog_name = argv[0];
   for (i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i];
+    if (!strcmp(argv[i], "-o") && i + 1 < argc) dir = argv[++i], dir_given = 1;
     else if (!strcmp(argv[i], "--bench") && i + 1 < argc) bench = atoi(argv[++i]);
     else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
       printf("usage: %s [INPUT.npy|INPUT.pb ...] [-o DIR] [--bench N]\n", argv[0]);
@@ -381,7 +383,8 @@ int main(int argc, char **argv) {
       char path[4096];
       long long lead = mrtc_out_rank[k] > 0 ? mrtc_out_dims[k][0] * reps : reps;
       snprintf(path, sizeof path, "%s/output_%d.npy", dir, k);
-      write_npy(path, mrtc_out_dtype[k], mrtc_out_rank[k], mrtc_out_dims[k], lead, outbuf[k], obytes[k] * (size_t)reps);
+      if (!bench || dir_given) /* a timing run writes outputs only where -o asks */
+        write_npy(path, mrtc_out_dtype[k], mrtc_out_rank[k], mrtc_out_dims[k], lead, outbuf[k], obytes[k] * (size_t)reps);
       free(outbuf[k]);
     }
   }
