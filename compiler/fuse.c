@@ -70,6 +70,11 @@ int pass_add_input(Node *n, Value *v) {
   return n->nin++;
 }
 
+void pass_set_bias(Node *n, Value *b) {
+  if (n->nin > 2) n->in[2] = b;
+  else pass_add_input(n, b);
+}
+
 void pass_absorb(Node *host, Node *c) {
   host->out[0] = c->out[0];
   c->out[0]->producer = host;

@@ -355,6 +355,7 @@ Node *pass_single_consumer(Graph *g, Value *v);   /* the one live reader of V (n
 int pass_same_shape(const Value *a, const Value *b);
 const float *pass_const_f32(const Value *v);      /* V's data when a float constant */
 int pass_add_input(Node *n, Value *v);            /* appends an input; returns its index */
+void pass_set_bias(Node *n, Value *b);            /* input 2 (Conv / Gemm bias) becomes B */
 void pass_absorb(Node *host, Node *c);            /* HOST takes over C's output; C dies */
 int pass_replace_uses(Graph *g, Value *from, Value *to); /* live readers of FROM read TO (never a graph output) */
 void pass_reinfer(Node *n);                       /* reruns the op's infer after its inputs or attributes changed */

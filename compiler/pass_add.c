@@ -31,8 +31,7 @@ static int add_to_bias(Graph *g, Node *host, Node *add, Value *other) {
   int64_t M = out->dims[1];
   Value *nb = value_new_const(g, fmt("%s_b_add", host->name), DT_FLOAT, 1, &M);
   for (int64_t m = 0; m < M; m++) ((float *)nb->data)[m] = (b ? pass_const_f32(b)[m] : 0.0f) + pass_const_f32(other)[m];
-  if (host->nin > 2) host->in[2] = nb;
-  else pass_add_input(host, nb);
+  pass_set_bias(host, nb);
   pass_absorb(host, add);
   return 1;
 }

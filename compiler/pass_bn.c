@@ -28,43 +28,30 @@ static int fold_bn(Graph *g, Node *bn) {
   int64_t M = h->op == OP_Conv ? w->dims[0] : h->out[0]->dims[1];
   for (int k = 1; k < 5; k++)
     if (bn->in[k]->numel != M) return 0;
-  float eps = attr_float(bn, "epsilon", 1e-5f);
-  if (h->op == OP_Conv) {
-    int64_t per = w->numel / M;
-    Value *nw = value_new_const(g, fmt("%s_w_bn", h->name), DT_FLOAT, w->rank, w->dims);
-    Value *nb = value_new_const(g, fmt("%s_b_bn", h->name), DT_FLOAT, 1, &M);
-    float *ow = nw->data, *ob = nb->data;
-    for (int64_t m = 0; m < M; m++) {
-      float s = sc[m] / sqrtf(var[m] + eps);
-      for (int64_t i = 0; i < per; i++) ow[m * per + i] = wd[m * per + i] * s;
-      ob[m] = ((bd ? bd[m] : 0.0f) - mu[m]) * s + be[m];
-    }
-    h->in[1] = nw;
-    if (h->nin > 2) h->in[2] = nb;
-    else pass_add_input(h, nb);
-  } else {
-    /* Gemm: C must be absent or one value per column; beta must not be 0 */
-    float gb = attr_float(h, "beta", 1.0f);
-    int tb = (int)attr_int(h, "transB", 0);
+  float eps = attr_float(bn, "epsilon", 1e-5f), gb = 1.0f;
+  int tb = 0;
+  if (h->op == OP_Gemm) { /* C must be absent or one value per column; beta must not be 0 */
+    gb = attr_float(h, "beta", 1.0f);
+    tb = (int)attr_int(h, "transB", 0);
     if (b && !(b->numel == M && (b->rank == 1 || (b->rank == 2 && b->dims[0] == 1)))) return 0;
     if (gb == 0.0f || w->rank != 2) return 0;
-    int64_t K = tb ? w->dims[1] : w->dims[0];
-    Value *nw = value_new_const(g, fmt("%s_w_bn", h->name), DT_FLOAT, 2, w->dims);
-    Value *nb = value_new_const(g, fmt("%s_b_bn", h->name), DT_FLOAT, 1, &M);
-    float *ow = nw->data, *ob = nb->data;
-    for (int64_t m = 0; m < M; m++) {
-      float s = sc[m] / sqrtf(var[m] + eps);
-      for (int64_t k = 0; k < K; k++) {
-        int64_t i = tb ? m * K + k : k * M + m;
-        ow[i] = wd[i] * s;
-      }
-      ob[m] = (gb * (bd ? bd[m] : 0.0f) * s + be[m] - mu[m] * s) / gb;
-    }
-    h->in[1] = nw;
-    if (h->nin > 2) h->in[2] = nb;
-    else pass_add_input(h, nb);
-    pass_reinfer(h);
   }
+  Value *nw = value_new_const(g, fmt("%s_w_bn", h->name), DT_FLOAT, w->rank, w->dims);
+  Value *nb = value_new_const(g, fmt("%s_b_bn", h->name), DT_FLOAT, 1, &M);
+  float *ow = nw->data, *ob = nb->data;
+  int64_t K = w->numel / M; /* weights per output channel */
+  for (int64_t m = 0; m < M; m++) {
+    float s = sc[m] / sqrtf(var[m] + eps);
+    for (int64_t k = 0; k < K; k++) {
+      int64_t i = h->op == OP_Conv || tb ? m * K + k : k * M + m; /* Conv: [M, ...]; Gemm: column m of B */
+      ow[i] = wd[i] * s;
+    }
+    float bm = bd ? bd[m] : 0.0f;
+    ob[m] = h->op == OP_Conv ? (bm - mu[m]) * s + be[m] : (gb * bm * s + be[m] - mu[m] * s) / gb;
+  }
+  h->in[1] = nw;
+  pass_set_bias(h, nb);
+  if (h->op == OP_Gemm) pass_reinfer(h); /* a C input may be new */
   pass_absorb(h, bn);
   return 1;
 }

@@ -585,6 +585,14 @@ MRTC_FN void k_qconv_tables(const KQConv *s, const KQGeo *g, int64_t *toff, int3
 
 #if defined(__AVX512VNNI__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define MRTC_QVNNI 1
+/* stores the 6 x 4 accumulator vectors a00..a53 of a VNNI micro-kernel: row j at ACC + j * STRIDE */
+#define MRTC_QST4(p, r0, r1, r2, r3) \
+  _mm512_storeu_si512((void *)(p), r0), _mm512_storeu_si512((void *)((p) + 16), r1), \
+  _mm512_storeu_si512((void *)((p) + 32), r2), _mm512_storeu_si512((void *)((p) + 48), r3)
+#define MRTC_QST24(acc, stride)                                                                      \
+  MRTC_QST4((acc), a00, a01, a02, a03), MRTC_QST4((acc) + (stride), a10, a11, a12, a13),             \
+  MRTC_QST4((acc) + 2 * (stride), a20, a21, a22, a23), MRTC_QST4((acc) + 3 * (stride), a30, a31, a32, a33), \
+  MRTC_QST4((acc) + 4 * (stride), a40, a41, a42, a43), MRTC_QST4((acc) + 5 * (stride), a50, a51, a52, a53)
 #define MRTC_QBC(j) _mm512_set1_epi32(k_q_ld32(wb + 4 * (j)))
 MRTC_FN void k_qmk_vnni4(const uint8_t *xb, int64_t cqs, const int64_t *toff, int64_t T, int64_t Cq, const int8_t *wb,
                          int64_t ws, const int32_t *init, int32_t *acc) {
@@ -611,16 +619,7 @@ MRTC_FN void k_qmk_vnni4(const uint8_t *xb, int64_t cqs, const int64_t *toff, in
       MRTC_QROW(5, a50, a51, a52, a53);
 #undef MRTC_QROW
     }
-#define MRTC_QST(j, r0, r1, r2, r3) \
-  _mm512_storeu_si512((void *)(acc + (j) * MRTC_QFT), r0), _mm512_storeu_si512((void *)(acc + (j) * MRTC_QFT + 16), r1), \
-  _mm512_storeu_si512((void *)(acc + (j) * MRTC_QFT + 32), r2), _mm512_storeu_si512((void *)(acc + (j) * MRTC_QFT + 48), r3)
-  MRTC_QST(0, a00, a01, a02, a03);
-  MRTC_QST(1, a10, a11, a12, a13);
-  MRTC_QST(2, a20, a21, a22, a23);
-  MRTC_QST(3, a30, a31, a32, a33);
-  MRTC_QST(4, a40, a41, a42, a43);
-  MRTC_QST(5, a50, a51, a52, a53);
-#undef MRTC_QST
+  MRTC_QST24(acc, MRTC_QFT);
 }
 
 /* one vector of 16 (the tail of the flat outputs) */
@@ -966,16 +965,7 @@ MRTC_FN void k_qmk_cl(const uint8_t *const *px, int64_t cqs, const int64_t *toff
       MRTC_QPIX(p5, a50, a51, a52, a53);
 #undef MRTC_QPIX
     }
-#define MRTC_QST(r, r0, r1, r2, r3) \
-  _mm512_storeu_si512((void *)(acc + 64 * (r)), r0), _mm512_storeu_si512((void *)(acc + 64 * (r) + 16), r1), \
-  _mm512_storeu_si512((void *)(acc + 64 * (r) + 32), r2), _mm512_storeu_si512((void *)(acc + 64 * (r) + 48), r3)
-  MRTC_QST(0, a00, a01, a02, a03);
-  MRTC_QST(1, a10, a11, a12, a13);
-  MRTC_QST(2, a20, a21, a22, a23);
-  MRTC_QST(3, a30, a31, a32, a33);
-  MRTC_QST(4, a40, a41, a42, a43);
-  MRTC_QST(5, a50, a51, a52, a53);
-#undef MRTC_QST
+  MRTC_QST24(acc, 64);
 }
 
 /* one block of 64 channels over every pixel: WB its packed rows, INIT / BIAS /
@@ -1192,16 +1182,7 @@ MRTC_FN void k_qgk_vnni6(int64_t K, const int8_t *x, const uint8_t *wb, const in
   }
 #undef MRTC_QSTEP
 #undef MRTC_QROW
-#define MRTC_QST(i, r0, r1, r2, r3) \
-  _mm512_storeu_si512((void *)(acc + (i) * MRTC_QGB), r0), _mm512_storeu_si512((void *)(acc + (i) * MRTC_QGB + 16), r1), \
-  _mm512_storeu_si512((void *)(acc + (i) * MRTC_QGB + 32), r2), _mm512_storeu_si512((void *)(acc + (i) * MRTC_QGB + 48), r3)
-  MRTC_QST(0, a00, a01, a02, a03);
-  MRTC_QST(1, a10, a11, a12, a13);
-  MRTC_QST(2, a20, a21, a22, a23);
-  MRTC_QST(3, a30, a31, a32, a33);
-  MRTC_QST(4, a40, a41, a42, a43);
-  MRTC_QST(5, a50, a51, a52, a53);
-#undef MRTC_QST
+  MRTC_QST24(acc, MRTC_QGB);
 }
 
 /* one row: two accumulator sets over even and odd quads (latency), added at the end */

@@ -177,148 +177,116 @@ MRTC_FN void k_gavgpool_f32(int64_t planes, int64_t n, const float *x, float *y)
   }
 }
 
-/* The CNN case of k_maxpool_f32: 2-D (or 1-D), no dilation, no indices.
- * Per output row, the max over the window's rows of every input column
- * first (contiguous loops that vectorize) into TMP (W floats), then the max
- * over the window's columns.  The first tap of a window starts the max and
- * later taps replace it only when greater, as in k_maxpool_f32, so NaN
- * handling and results are the same. */
-MRTC_FN void k_maxpool2d_f32(const KPoolShape *s, const float *x, float *y, float *tmp) {
-  const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1], KW = s->k[2];
-  const int64_t SH = s->st[1], SW = s->st[2], PT = s->pb[1], PL = s->pb[2];
-  int64_t c, oh, ow, j, k;
-  for (c = 0; c < s->NC; c++) {
-    const float *xc = x + c * H * W;
-    for (oh = 0; oh < OH; oh++) {
-      int64_t r0 = oh * SH - PT, lo, hi = k_pool_taps(r0, 1, KH, H, &lo);
-      const float *xr;
-      if (hi <= lo) { /* the window lies in the padding */
-        for (ow = 0; ow < OW; ow++) *y++ = -INFINITY;
-        continue;
-      }
-      xr = xc + (r0 + lo) * W;
-      for (j = 0; j < W; j++) tmp[j] = xr[j];
-      for (k = lo + 1; k < hi; k++) {
-        xr += W;
+/* The CNN case of k_maxpool_<T> for float, int8 and uint8: 2-D (or 1-D),
+ * no dilation, no indices.  Per output row, the max over the window's rows
+ * of every input column first (contiguous vector loops) into TMP (W
+ * elements, + 48 for the vector loads' overhang), then the max over the
+ * window's columns (float, stride 2, 3 wide: 16 outputs at a time).  The
+ * first tap of a window starts the max and later taps replace it only when
+ * greater, as in k_maxpool_<T>, so NaN handling and results are the same. */
+
+/* TMP[j] = max(XR[j], TMP[j]) over the row: maxps/pmaxsb return the first operand where greater */
 #if defined(__AVX512F__)
-        for (j = 0; j < W / 16 * 16; j += 16) /* maxps: the first operand where greater, else the second */
-          _mm512_storeu_ps(tmp + j, _mm512_max_ps(_mm512_loadu_ps(xr + j), _mm512_loadu_ps(tmp + j)));
-        for (j = W / 16 * 16; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#define MRTC_VMAXROW_f32                                                                                       \
+  for (j = 0; j < W / 16 * 16; j += 16)                                                                         \
+    _mm512_storeu_ps(tmp + j, _mm512_max_ps(_mm512_loadu_ps(xr + j), _mm512_loadu_ps(tmp + j)));               \
+  for (j = W / 16 * 16; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
 #elif defined(__AVX__)
-        for (j = 0; j < W / 8 * 8; j += 8)
-          _mm256_storeu_ps(tmp + j, _mm256_max_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(tmp + j)));
-        for (j = W / 8 * 8; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#define MRTC_VMAXROW_f32                                                                                       \
+  for (j = 0; j < W / 8 * 8; j += 8)                                                                            \
+    _mm256_storeu_ps(tmp + j, _mm256_max_ps(_mm256_loadu_ps(xr + j), _mm256_loadu_ps(tmp + j)));               \
+  for (j = W / 8 * 8; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
 #else
-        for (j = 0; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#define MRTC_VMAXROW_f32 for (j = 0; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
 #endif
-      }
-      if (KW == 3) { /* interior windows unrolled */
-        ow = 0;
-#if defined(__AVX512F__)
-        if (SW == 2) { /* 16 outputs at once: even, odd and next-even columns de-interleaved */
-          const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-          const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-          for (; ow < OW; ow++) { /* left border */
-            int64_t c0 = ow * SW - PL, l, h;
-            float m;
-            if (c0 >= 0) break;
-            h = k_pool_taps(c0, 1, KW, W, &l);
-            m = h > l ? tmp[c0 + l] : -INFINITY;
-            for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;
-            *y++ = m;
-          }
-          for (; ow + 16 <= OW && ow * 2 - PL + 32 <= W - 1; ow += 16, y += 16) {
-            const float *t = tmp + (ow * 2 - PL);
-            __m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16), lo2 = _mm512_loadu_ps(t + 2), hi2 = _mm512_loadu_ps(t + 18);
-            __m512 a = _mm512_permutex2var_ps(lo, ie, hi), b = _mm512_permutex2var_ps(lo, io, hi);
-            __m512 c = _mm512_permutex2var_ps(lo2, ie, hi2);
-            _mm512_storeu_ps(y, _mm512_max_ps(c, _mm512_max_ps(b, a))); /* first tap first, as below */
-          }
-        }
+#if defined(__AVX512BW__)
+#define MRTC_VMAXROW8(VMAX)                                                                                    \
+  for (j = 0; j < W / 64 * 64; j += 64)                                                                         \
+    _mm512_storeu_si512((void *)(tmp + j),                                                                      \
+                        VMAX(_mm512_loadu_si512((const void *)(xr + j)), _mm512_loadu_si512((const void *)(tmp + j)))); \
+  for (j = W / 64 * 64; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#define MRTC_VMAXROW_i8 MRTC_VMAXROW8(_mm512_max_epi8)
+#define MRTC_VMAXROW_u8 MRTC_VMAXROW8(_mm512_max_epu8)
+#else
+#define MRTC_VMAXROW_i8 for (j = 0; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
+#define MRTC_VMAXROW_u8 MRTC_VMAXROW_i8
 #endif
-        for (; ow < OW; ow++) {
-          int64_t c0 = ow * SW - PL;
-          float m;
-          if (c0 >= 0 && c0 + 2 < W) {
-            const float *t = tmp + c0;
-            m = t[0];
-            m = t[1] > m ? t[1] : m;
-            m = t[2] > m ? t[2] : m;
-          } else {
-            int64_t l, h = k_pool_taps(c0, 1, KW, W, &l);
-            m = h > l ? tmp[c0 + l] : -INFINITY;
-            for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;
-          }
-          *y++ = m;
-        }
-      } else
-        for (ow = 0; ow < OW; ow++) {
-          int64_t c0 = ow * SW - PL, l, h = k_pool_taps(c0, 1, KW, W, &l);
-          float m = h > l ? tmp[c0 + l] : -INFINITY;
-          for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;
-          *y++ = m;
-        }
-    }
+
+/* output OW from the window's columns that fall inside the row */
+#define MRTC_HMAX1(T, LOWEST)                                                                                  \
+  {                                                                                                            \
+    int64_t cw = ow * SW - PL, l, h = k_pool_taps(cw, 1, KW, W, &l);                                           \
+    T m = h > l ? tmp[cw + l] : LOWEST;                                                                        \
+    for (k = l + 1; k < h; k++) m = tmp[cw + k] > m ? tmp[cw + k] : m;                                         \
+    *y++ = m;                                                                                                  \
   }
-}
+
+/* float, 3 wide, stride 2: past the left border, 16 outputs at once from the even, odd and next-even columns */
+#if defined(__AVX512F__)
+#define MRTC_HMAX16_f32                                                                                        \
+  if (SW == 2) {                                                                                               \
+    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);           \
+    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);           \
+    for (; ow < OW && ow * SW - PL < 0; ow++) MRTC_HMAX1(float, -INFINITY)                                     \
+    for (; ow + 16 <= OW && ow * 2 - PL + 32 <= W - 1; ow += 16, y += 16) {                                    \
+      const float *t = tmp + (ow * 2 - PL);                                                                    \
+      __m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16), lo2 = _mm512_loadu_ps(t + 2);              \
+      __m512 hi2 = _mm512_loadu_ps(t + 18), a = _mm512_permutex2var_ps(lo, ie, hi);                            \
+      __m512 b = _mm512_permutex2var_ps(lo, io, hi), c3 = _mm512_permutex2var_ps(lo2, ie, hi2);                \
+      _mm512_storeu_ps(y, _mm512_max_ps(c3, _mm512_max_ps(b, a))); /* first tap first */                       \
+    }                                                                                                          \
+  }
+#else
+#define MRTC_HMAX16_f32
+#endif
+#define MRTC_HMAX16_i8
+#define MRTC_HMAX16_u8
+
+#define MRTC_MAXPOOL2D(T, tag, LOWEST)                                                                         \
+  MRTC_FN void k_maxpool2d_##tag(const KPoolShape *s, const T *x, T *y, T *tmp) {                              \
+    const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1], KW = s->k[2];      \
+    const int64_t SH = s->st[1], SW = s->st[2], PT = s->pb[1], PL = s->pb[2];                                  \
+    int64_t c, oh, ow, j, k;                                                                                   \
+    for (c = 0; c < s->NC; c++) {                                                                              \
+      const T *xc = x + c * H * W;                                                                             \
+      for (oh = 0; oh < OH; oh++) {                                                                            \
+        int64_t r0 = oh * SH - PT, lo, hi = k_pool_taps(r0, 1, KH, H, &lo);                                    \
+        const T *xr;                                                                                           \
+        if (hi <= lo) { /* the window lies in the padding */                                                   \
+          for (ow = 0; ow < OW; ow++) *y++ = LOWEST;                                                           \
+          continue;                                                                                            \
+        }                                                                                                      \
+        xr = xc + (r0 + lo) * W;                                                                               \
+        memcpy(tmp, xr, (size_t)W * sizeof(T));                                                                \
+        for (k = lo + 1; k < hi; k++) {                                                                        \
+          xr += W;                                                                                             \
+          MRTC_VMAXROW_##tag                                                                                   \
+        }                                                                                                      \
+        ow = 0;                                                                                                \
+        if (KW == 3) {                                                                                         \
+          MRTC_HMAX16_##tag                                                                                    \
+          for (; ow < OW; ow++) {                                                                              \
+            int64_t c0 = ow * SW - PL;                                                                         \
+            if (c0 >= 0 && c0 + 2 < W) { /* interior window, unrolled */                                       \
+              const T *t = tmp + c0;                                                                           \
+              T m = t[0];                                                                                      \
+              m = t[1] > m ? t[1] : m;                                                                         \
+              *y++ = t[2] > m ? t[2] : m;                                                                      \
+            } else                                                                                             \
+              MRTC_HMAX1(T, LOWEST)                                                                            \
+          }                                                                                                    \
+        } else                                                                                                 \
+          for (; ow < OW; ow++) MRTC_HMAX1(T, LOWEST)                                                          \
+      }                                                                                                        \
+    }                                                                                                          \
+  }
+MRTC_MAXPOOL2D(float, f32, -INFINITY)
+MRTC_MAXPOOL2D(int8_t, i8, -128)
+MRTC_MAXPOOL2D(uint8_t, u8, 0)
 MRTC_MAXPOOL(double, f64, -INFINITY)
 MRTC_MAXPOOL(uint8_t, u8, 0)
 MRTC_MAXPOOL(int8_t, i8, -128)
 
-/* k_maxpool2d_f32 for 8-bit integers (the int8 path of quantized models):
- * the column max over the window's rows first (64 bytes at a time where
- * AVX-512BW is there), then the max over the window's columns.  Integer
- * max is exact, so every order gives the same result as k_maxpool_i8/u8. */
-#if defined(__AVX512BW__)
-#define MRTC_VMAX8_i8(a, b) _mm512_max_epi8(a, b)
-#define MRTC_VMAX8_u8(a, b) _mm512_max_epu8(a, b)
-#define MRTC_VMAXROW8(tag, T)                                                                                     \
-  for (j = 0; j < W / 64 * 64; j += 64)                                                                           \
-    _mm512_storeu_si512((void *)(tmp + j), MRTC_VMAX8_##tag(_mm512_loadu_si512((const void *)(xr + j)),           \
-                                                            _mm512_loadu_si512((const void *)(tmp + j))));        \
-  for (j = W / 64 * 64; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
-#else
-#define MRTC_VMAXROW8(tag, T) for (j = 0; j < W; j++) tmp[j] = xr[j] > tmp[j] ? xr[j] : tmp[j];
-#endif
-#define MRTC_MAXPOOL2D8(T, tag, LOWEST)                                                                          \
-  MRTC_FN void k_maxpool2d_##tag(const KPoolShape *s, const T *x, T *y, T *tmp) {                                \
-    const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1], KW = s->k[2];        \
-    const int64_t SH = s->st[1], SW = s->st[2], PT = s->pb[1], PL = s->pb[2];                                    \
-    int64_t c, oh, ow, j, k;                                                                                     \
-    for (c = 0; c < s->NC; c++) {                                                                                \
-      const T *xc = x + c * H * W;                                                                               \
-      for (oh = 0; oh < OH; oh++) {                                                                              \
-        int64_t r0 = oh * SH - PT, lo, hi = k_pool_taps(r0, 1, KH, H, &lo);                                      \
-        const T *xr;                                                                                             \
-        if (hi <= lo) {                                                                                          \
-          for (ow = 0; ow < OW; ow++) *y++ = LOWEST;                                                             \
-          continue;                                                                                              \
-        }                                                                                                        \
-        xr = xc + (r0 + lo) * W;                                                                                 \
-        memcpy(tmp, xr, (size_t)W * sizeof(T));                                                                  \
-        for (k = lo + 1; k < hi; k++) {                                                                          \
-          xr += W;                                                                                               \
-          MRTC_VMAXROW8(tag, T)                                                                                  \
-        }                                                                                                        \
-        for (ow = 0; ow < OW; ow++) {                                                                            \
-          int64_t c0 = ow * SW - PL, l, h;                                                                       \
-          T m;                                                                                                   \
-          if (KW == 3 && c0 >= 0 && c0 + 2 < W) {                                                                \
-            const T *t = tmp + c0;                                                                               \
-            m = t[0] > t[1] ? t[0] : t[1];                                                                       \
-            m = t[2] > m ? t[2] : m;                                                                             \
-          } else {                                                                                               \
-            h = k_pool_taps(c0, 1, KW, W, &l);                                                                   \
-            m = h > l ? tmp[c0 + l] : LOWEST;                                                                    \
-            for (k = l + 1; k < h; k++) m = tmp[c0 + k] > m ? tmp[c0 + k] : m;                                   \
-          }                                                                                                      \
-          *y++ = m;                                                                                              \
-        }                                                                                                        \
-      }                                                                                                          \
-    }                                                                                                            \
-  }
-MRTC_MAXPOOL2D8(int8_t, i8, -128)
-MRTC_MAXPOOL2D8(uint8_t, u8, 0)
 MRTC_AVGPOOL(float, f32)
 MRTC_AVGPOOL(double, f64)
 MRTC_LPPOOL(float, f32)

@@ -66,14 +66,12 @@ MRTC_FN void k_wino_pack_weights_f32(const KConvShape *s, const float *w, float 
   }
 }
 
-/* input row IH of channel XC into a zero-padded row: PROW[j] = x[ih][j - PL];
- * only the interior is written (the caller zeroes the padding once) */
-MRTC_FN void k_wino_row(const KConvShape *s, const float *xc, int64_t ih, int64_t lp, float *prow) {
-  int64_t w = s->W, pl = s->PL;
-  if (pl >= lp) return;
-  if (w > lp - pl) w = lp - pl;
-  if (ih < 0 || ih >= s->H) memset(prow + pl, 0, sizeof(float) * (size_t)w);
-  else memcpy(prow + pl, xc + ih * s->W, sizeof(float) * (size_t)w);
+/* input row IH of channel XC into a zero-padded row: PROW[j] = x[ih][j - PL]
+ * (the row is at least PL + W long); only the interior is written, the
+ * caller zeroes the padding once */
+MRTC_FN void k_wino_row(const KConvShape *s, const float *xc, int64_t ih, float *prow) {
+  if (ih < 0 || ih >= s->H) memset(prow + s->PL, 0, sizeof(float) * (size_t)s->W);
+  else k_phase_row_f32(xc + ih * s->W, s->W, s->PL, 1, 0, 1u, prow);
 }
 
 MRTC_FN void k_wino_f32(const KConvShape *s, const float *x, const float *up, const KEpi *e, float *y, float *scratch) {
@@ -103,7 +101,7 @@ MRTC_FN void k_wino_f32(const KConvShape *s, const float *x, const float *up, co
           const int64_t th = t / TW, tw0 = t % TW, len = (TW - tw0 < t0 + T - t ? TW - tw0 : t0 + T - t);
           const int64_t ih0 = 2 * th - s->PT, tt0 = t - t0;
           int64_t r, tw;
-          for (r = 0; r < 4; r++) k_wino_row(s, xc, ih0 + r, lp, prow + r * lp);
+          for (r = 0; r < 4; r++) k_wino_row(s, xc, ih0 + r, prow + r * lp);
           tw = 0;
 #if defined(__AVX512F__)
           {
