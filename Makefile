@@ -77,7 +77,7 @@ demo:
 	@sh examples/demo.sh
 
 bench: $(MRTC_BIN)
-	@sh bench/run.sh
+	@bash bench/run.sh
 
 install: mrtc
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/mrtc $(DESTDIR)$(PREFIX)/share/mrtc/templates $(DESTDIR)$(PREFIX)/share/mrtc/runtime
