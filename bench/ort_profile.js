@@ -4,6 +4,8 @@
 // Uses ORT's built-in profiler (enableProfiling) and prints, per node, the
 // mean kernel time over RUNS runs after a warm-up, slowest first.  Note ORT
 // renames and fuses nodes (e.g. "Conv + Relu" become one FusedConv node).
+// With PROF_MIN set: the minimum time of each node over the runs instead of the mean;
+// with PROF_ORDER set: nodes in execution order.
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -42,12 +44,15 @@ function readNpy(file) { // float32 only, C order
   for (const e of ev) {
     if (e.cat !== 'Node' || !e.name.endsWith('_kernel_time')) continue;
     const k = e.name.replace(/_kernel_time$/, '');
-    per[k] = per[k] || { us: 0, n: 0, op: (e.args && e.args.op_name) || '' };
+    per[k] = per[k] || { us: 0, n: 0, min: Infinity, ts: e.ts, op: (e.args && e.args.op_name) || '' };
     per[k].us += e.dur; per[k].n++;
+    if (e.dur < per[k].min) per[k].min = e.dur;
   }
-  const rows = Object.entries(per).map(([k, v]) => [k, v.op, v.us / (runs + 3)]); // warm-ups are profiled too
+  // mean per run (warm-ups are profiled too), or with PROF_MIN set the minimum over the runs (steadier on a loaded machine)
+  const rows = Object.entries(per).map(([k, v]) => [k, v.op, process.env.PROF_MIN ? v.min * v.n / (runs + 3) : v.us / (runs + 3), v.ts]);
   const total = rows.reduce((a, r) => a + r[2], 0);
-  rows.sort((a, b) => b[2] - a[2]);
+  // slowest first, or in execution order with PROF_ORDER set (bench/prof_join.py pairs nodes by it)
+  rows.sort(process.env.PROF_ORDER ? (a, b) => a[3] - b[3] : (a, b) => b[2] - a[2]);
   console.log(`total ${(total / 1000).toFixed(3)} ms (sum of node kernel times per run, ${rows.length} nodes)`);
   for (const r of rows.slice(0, top)) console.log(`${(r[2] / 1000).toFixed(3).padStart(9)}  ${r[1].padEnd(14)} ${r[0]}`);
 })().catch((e) => { process.stderr.write(String(e && e.stack || e) + '\n'); process.exit(1); });
