@@ -242,11 +242,75 @@ MRTC_FN void k_gavgpool_f32(int64_t planes, int64_t n, const float *x, float *y)
 #define MRTC_HMAX16_i8
 #define MRTC_HMAX16_u8
 
+#if defined(__AVX512F__)
+/* float, 3x3, stride 2 (the CNN MaxPool) on AVX-512: per output row, 16
+ * outputs at a time from registers: the window rows' maximum over 33
+ * input columns (masked loads, lanes outside the row read -inf), then the
+ * even, odd and next-even columns (permutes).  No row buffer, so no loads
+ * of freshly stored data.  Interior windows take their taps in the order
+ * of k_maxpool_f32 (first tap, then replace when greater), so results are
+ * the same bit for bit, NaN included; the at most two border windows of a
+ * row (left pad, right end) are redone in that order over their inside
+ * taps only. */
+MRTC_FN __m512 k_mp_rows512(const float *r0, int64_t nr, int64_t W, int64_t col) {
+  int64_t a = col < 0 ? -col : 0, b = W - col, l; /* lanes [a, b) lie inside the row */
+  __mmask16 m = (__mmask16)(b <= a ? 0u : ((b >= 16 ? 0xFFFFu : (1u << b) - 1u) & ~((1u << (a < 16 ? a : 16)) - 1u)));
+  __m512 v;
+  v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, r0 + col);
+  for (l = 1; l < nr; l++) v = _mm512_max_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), m, r0 + l * W + col), v);
+  return v;
+}
+MRTC_FN int k_maxpool3s2_f32(const KPoolShape *s, const float *x, float *y) {
+  const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], PT = s->pb[1], PL = s->pb[2];
+  const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+  int64_t c, oh, g, ow, k, j;
+  if (s->k[1] != 3 || s->k[2] != 3 || s->st[1] != 2 || s->st[2] != 2 || PL > 2 || PT > 2) return 0;
+  for (c = 0; c < s->NC; c++)
+    for (oh = 0; oh < OH; oh++, y += OW) {
+      int64_t r = oh * 2 - PT, lo, hi = k_pool_taps(r, 1, 3, H, &lo);
+      const float *r0 = x + (c * H + r + lo) * W;
+      if (hi <= lo) {
+        for (ow = 0; ow < OW; ow++) y[ow] = -INFINITY;
+        continue;
+      }
+      for (g = 0; g < OW; g += 16) {
+        int64_t col = 2 * g - PL;
+        __m512 a = k_mp_rows512(r0, hi - lo, W, col), b = k_mp_rows512(r0, hi - lo, W, col + 16);
+        __m512 n = k_mp_rows512(r0, hi - lo, W, col + 32);
+        __m512 e0 = _mm512_permutex2var_ps(a, ie, b), o0 = _mm512_permutex2var_ps(a, io, b);
+        __m512 e1 = _mm512_permutex2var_ps(_mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(b), _mm512_castps_si512(a), 2)), ie,
+                                           _mm512_castsi512_ps(_mm512_alignr_epi32(_mm512_castps_si512(n), _mm512_castps_si512(b), 2)));
+        _mm512_mask_storeu_ps(y + g, (__mmask16)(OW - g >= 16 ? 0xFFFF : (1u << (OW - g)) - 1u), _mm512_max_ps(e1, _mm512_max_ps(o0, e0)));
+      }
+      for (ow = 0; ow < OW; ow = ow == 0 && OW > 1 ? OW - 1 : OW) { /* border windows (first, last): scalar order */
+        int64_t c0 = ow * 2 - PL, l, h;
+        float m = -INFINITY;
+        if (c0 >= 0 && c0 + 2 < W) continue;
+        h = k_pool_taps(c0, 1, 3, W, &l);
+        for (k = l; k < h; k++) {
+          float v = r0[c0 + k];
+          for (j = 1; j < hi - lo; j++) v = r0[j * W + c0 + k] > v ? r0[j * W + c0 + k] : v;
+          m = k == l || v > m ? v : m;
+        }
+        y[ow] = m;
+      }
+    }
+  return 1;
+}
+#define MRTC_MAXPOOL_FAST_f32 if (k_maxpool3s2_f32(s, x, y)) return;
+#else
+#define MRTC_MAXPOOL_FAST_f32
+#endif
+#define MRTC_MAXPOOL_FAST_i8
+#define MRTC_MAXPOOL_FAST_u8
+
 #define MRTC_MAXPOOL2D(T, tag, LOWEST)                                                                         \
   MRTC_FN void k_maxpool2d_##tag(const KPoolShape *s, const T *x, T *y, T *tmp) {                              \
     const int64_t H = s->in[1], W = s->in[2], OH = s->out[1], OW = s->out[2], KH = s->k[1], KW = s->k[2];      \
     const int64_t SH = s->st[1], SW = s->st[2], PT = s->pb[1], PL = s->pb[2];                                  \
     int64_t c, oh, ow, j, k;                                                                                   \
+    MRTC_MAXPOOL_FAST_##tag                                                                                    \
     for (c = 0; c < s->NC; c++) {                                                                              \
       const T *xc = x + c * H * W;                                                                             \
       for (oh = 0; oh < OH; oh++) {                                                                            \
