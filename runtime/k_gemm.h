@@ -451,8 +451,9 @@ MRTC_FN int64_t k_kc(int64_t K) {
 /* For few columns (N <= MRTC_T_MAXN: 7x7 maps) the tile turns around: 24
  * rows (three packed panels, one ymm each) x 7 consecutive columns
  * broadcast from B, so no lanes are wasted on N % 32.  Row k of the tile's
- * B starts at b + koff[k] (or b + k * ldb); the 24 x 7 result goes to TMP
- * (column-major) for the caller's scalar epilogue. */
+ * B starts at b + koff[k] (or b + k * ldb); the 24 x 7 result, transposed
+ * in registers, goes to TMP (row-major, rows of 8) for the caller's
+ * epilogue. */
 #define MRTC_HAVE_UKRT 1
 #ifndef MRTC_T_MAXN
 #define MRTC_T_MAXN 64 /* the turned-around tile is used up to this many output pixels */
@@ -470,10 +471,28 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
     c1##j = _mm256_fmadd_ps(A1, t_, c1##j);      \
     c2##j = _mm256_fmadd_ps(A2, t_, c2##j);      \
   }
-#define KT_S(j)                                  \
-  _mm256_storeu_ps(tmp + 24 * j, c0##j);         \
-  _mm256_storeu_ps(tmp + 24 * j + 8, c1##j);     \
-  _mm256_storeu_ps(tmp + 24 * j + 16, c2##j);
+/* 8 rows x 7 columns (one register per column) -> tmp row-major, 8 floats a row (the last one junk):
+ * an 8x8 transpose in registers, so the caller reads rows with plain loads */
+#define KT_S(g)                                                                                                   \
+  {                                                                                                               \
+    __m256 t0 = _mm256_unpacklo_ps(c##g##0, c##g##1), t1 = _mm256_unpackhi_ps(c##g##0, c##g##1);                  \
+    __m256 t2 = _mm256_unpacklo_ps(c##g##2, c##g##3), t3 = _mm256_unpackhi_ps(c##g##2, c##g##3);                  \
+    __m256 t4 = _mm256_unpacklo_ps(c##g##4, c##g##5), t5 = _mm256_unpackhi_ps(c##g##4, c##g##5);                  \
+    __m256 t6 = _mm256_unpacklo_ps(c##g##6, z), t7 = _mm256_unpackhi_ps(c##g##6, z);                              \
+    __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);                            \
+    __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);                            \
+    __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);                            \
+    __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);                            \
+    float *o = tmp + 64 * g;                                                                                      \
+    _mm256_storeu_ps(o, _mm256_permute2f128_ps(s0, s4, 0x20));                                                    \
+    _mm256_storeu_ps(o + 8, _mm256_permute2f128_ps(s1, s5, 0x20));                                                \
+    _mm256_storeu_ps(o + 16, _mm256_permute2f128_ps(s2, s6, 0x20));                                               \
+    _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(s3, s7, 0x20));                                               \
+    _mm256_storeu_ps(o + 32, _mm256_permute2f128_ps(s0, s4, 0x31));                                               \
+    _mm256_storeu_ps(o + 40, _mm256_permute2f128_ps(s1, s5, 0x31));                                               \
+    _mm256_storeu_ps(o + 48, _mm256_permute2f128_ps(s2, s6, 0x31));                                               \
+    _mm256_storeu_ps(o + 56, _mm256_permute2f128_ps(s3, s7, 0x31));                                               \
+  }
   K7(KT_D)
   for (k = 0; k < kc; k++) {
     const float *bk = b + (koff ? koff[k] : k * ldb);
@@ -485,7 +504,9 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
     }
     K7(KT_F)
   }
-  K7(KT_S)
+  KT_S(0)
+  KT_S(1)
+  KT_S(2)
 #undef KT_D
 #undef KT_F
 #undef KT_S
@@ -502,7 +523,7 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
                          int64_t run, int64_t rstride, float *c, int64_t ldc, const KEpi *e) {
   /* K blocks only past 8192: the 24-row A panel streams from L2, and each block costs a scalar pass over the tile */
   int64_t np = (M + MRTC_MR - 1) / MRTC_MR, m0, j0, pc, kb = K <= 8192 ? K : k_kc(K), i, j;
-  float tmp[7 * 24];
+  float tmp[24 * 8];
   const KEpiV ev = k_epiv(e);
   for (m0 = 0; m0 < M; m0 += 24) {
     int64_t p0 = m0 / MRTC_MR, mr = M - m0 < 24 ? M - m0 : 24;
@@ -515,14 +536,13 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
         if (!koff && q + 7 > N) js = q + 7 - N; /* B read in place: move the tile back, store its new columns */
         k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR, b + q - js + (koff ? 0 : pc * ldb), ldb,
                    koff ? koff + pc : 0, tmp);
-        { /* epilogue, a row of NN outputs at a time: the row gathered out of the column-major tile */
-          const __m512i gi = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32((int)js), _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)), _mm512_set1_epi32(24));
+        { /* epilogue, a row of NN outputs at a time (the tile's columns js .. js + nn) */
           const __mmask16 mk = k_mask16(nn);
           const int flags = (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0);
           for (i = 0; i < mr; i++) {
             int64_t m = m0 + i;
             float *cr = c + m * ldc + j0;
-            __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mk, gi, tmp + i, 4);
+            __m512 v = _mm512_maskz_loadu_ps(mk, tmp + 8 * i + js);
             k_epi512(v, cr, mk, flags, e->bias_m ? e->bias_m[m] : 0.0f, e->bias_n ? e->bias_n + j0 : 0,
                      e->res ? e->res + m * e->ldr + j0 : 0, ev);
             if (last && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
