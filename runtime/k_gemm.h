@@ -250,12 +250,11 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
     if (nr == 32)                                                                                                     \
       for (k = 0; k < kc; k++, a += MRTC_MR) {                                                                        \
         const float *bk = koff ? b + koff[k] : b + k * ldb;                                                           \
-        _mm_prefetch((const char *)(a + 8 * 32), _MM_HINT_T0); /* A 32 steps ahead, B 8 rows ahead */                 \
-        if (k + 8 < kc) {                                                                                             \
-          const float *bp_ = koff ? b + koff[k + 8] : bk + 8 * ldb;                                                   \
-          _mm_prefetch((const char *)bp_, _MM_HINT_T0);                                                               \
-          _mm_prefetch((const char *)(bp_ + 16), _MM_HINT_T0);                                                        \
-        }                                                                                                             \
+        /* A 32 steps ahead; B: this row of the next tile into L2 (a whole tile ahead: B streams from L3 \
+         * on the first panel, its rows too far apart for the hardware prefetcher) */                         \
+        _mm_prefetch((const char *)(a + 8 * 32), _MM_HINT_T0);                                                        \
+        _mm_prefetch((const char *)(bk + 32), _MM_HINT_T1);                                                           \
+        _mm_prefetch((const char *)(bk + 48), _MM_HINT_T1);                                                           \
         b0 = _mm512_loadu_ps(bk);                                                                                     \
         b1 = _mm512_loadu_ps(bk + 16);                                                                                \
         ROWS(K5_F2)                                                                                                   \
