@@ -12,6 +12,9 @@
  * destination (the same for every channel, computed once) drive a register
  * compress and a masked store; a residual comes in by the inverse expand.
  *
+ * 3x3 with unit dilation, stride 1 (pads 1) or 2, skips all that: taps are
+ * masked loads straight from X (see k_dw3s1_512 and k_dw3s2_512 below).
+ *
  * Other targets: per channel one padded plane (columns split into SW
  * phases), then per output row every tap is a contiguous run of one padded
  * row.  Scratch: k_dwconv_scratch(s) floats.
@@ -37,6 +40,8 @@ MRTC_FN int64_t k_dwconv_scratch(const KConvShape *s) {
   k_conv_planes(s, &hq, &wq2);
   a = s->SH * s->SW * hq * wq2 + wq2 + 128 + 16 + 2 * s->KH * s->KW + 16 + (s->OH * wq2 + 15) / 16 * 2 + 16;
   b = hp * s->SW * wq;
+  if (a < b) a = b;
+  b = (s->OH * s->OW + 15) / 16 * 9 / 2 + (s->OH * ((s->OW + 14) / 15)) * 12 + 64; /* the 3x3 paths' tables */
   return a > b ? a : b;
 }
 
@@ -247,6 +252,164 @@ MRTC_FN void k_dwconv_wide512(int64_t Q, int64_t taps, const float *pl, const in
   }
 }
 
+/* ---- 3x3, unit dilation, stride 1 or 2: no plane copy ----
+ * Stride 1 with pads 1 (OH == H, OW == W): output vector v holds pixels
+ * q = 16 v .. 16 v + 15 of the contiguous output, and tap (kh, kw) is the
+ * input at q + (kh - 1) W + kw - 1: one masked load straight from X, the
+ * mask clearing the lanes whose tap falls in the padding (first or last
+ * column, row above or below, past the map).  The nine masks of a vector
+ * depend on the shape only: a table built once per call; the vectors away
+ * from the top and bottom rows (the body) need only the two column masks.
+ * Stride 2: per output row and chunk of 15 outputs (or, when OW <= 7, per
+ * pair of output rows, 2 OW lanes), each kernel row is 32 input floats
+ * (one row's columns c0 .. c0 + 31, or 16 columns of each of two rows),
+ * two masked loads, and its three column taps are three two-source
+ * permutes (lane l <- input 2 l + kw).  Stores are plain or masked, the
+ * outputs being contiguous; no junk columns, no scratch planes. */
+#define K_EPI_GEN(A, YP, MK, RP) k_epi512(A, YP, MK, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, RP, ev)
+/* the nine taps of the vector at XP (X + q), three accumulator chains; LDt(t, ptr) loads tap t */
+#define K_DS1_TAPS(A, XP, LD0, LD1, LD2, LD3, LD4, LD5, LD6, LD7, LD8)                                         \
+  {                                                                                                            \
+    __m512 b_ = _mm512_mul_ps(w3, LD3(3, XP - 1)), c_ = _mm512_mul_ps(w6, LD6(6, XP + W - 1));                 \
+    A = _mm512_mul_ps(w0, LD0(0, XP - W - 1));                                                                 \
+    A = _mm512_fmadd_ps(w1, LD1(1, XP - W), A);                                                                \
+    b_ = _mm512_fmadd_ps(w4, LD4(4, XP), b_);                                                                  \
+    c_ = _mm512_fmadd_ps(w7, LD7(7, XP + W), c_);                                                              \
+    A = _mm512_fmadd_ps(w2, LD2(2, XP - W + 1), A);                                                            \
+    b_ = _mm512_fmadd_ps(w5, LD5(5, XP + 1), b_);                                                              \
+    c_ = _mm512_fmadd_ps(w8, LD8(8, XP + W + 1), c_);                                                          \
+    A = _mm512_add_ps(_mm512_add_ps(A, b_), c_);                                                               \
+  }
+#define K_LDT(T, P) _mm512_maskz_loadu_ps(mt[v * 9 + (T)], P) /* edge vector: the table's mask */
+#define K_LDC0(T, P) _mm512_maskz_loadu_ps(c0m, P)            /* body: first-column mask */
+#define K_LDC2(T, P) _mm512_maskz_loadu_ps(c2m, P)            /* body: last-column mask */
+#define K_LDU(T, P) _mm512_loadu_ps(P)                        /* body, middle column */
+#define K_DS1_EDGE(EPI, V0, V1)                                                                                \
+  for (v = V0; v < V1; v++) {                                                                                  \
+    __m512 a;                                                                                                  \
+    __mmask16 mo = mt[v * 9 + 4];                                                                              \
+    K_DS1_TAPS(a, xc + v * 16, K_LDT, K_LDT, K_LDT, K_LDT, K_LDT, K_LDT, K_LDT, K_LDT, K_LDT)                \
+    EPI(a, yc + v * 16, mo, rc ? rc + v * 16 : 0)                                                              \
+  }
+#define K_DS1_LOOP(EPI)                                                                                        \
+  K_DS1_EDGE(EPI, 0, vb)                                                                                       \
+  for (v = vb; v < ve; v++) {                                                                                  \
+    __m512 a;                                                                                                  \
+    const __mmask16 c0m = mt[v * 9 + 3], c2m = mt[v * 9 + 5];                                                  \
+    K_DS1_TAPS(a, xc + v * 16, K_LDC0, K_LDU, K_LDC2, K_LDC0, K_LDU, K_LDC2, K_LDC0, K_LDU, K_LDC2)          \
+    EPI(a, yc + v * 16, (__mmask16)0xFFFF, rc ? rc + v * 16 : 0)                                               \
+  }                                                                                                            \
+  K_DS1_EDGE(EPI, ve, nv)
+#define K_PUT_NONE(A, YP, MK, RP) _mm512_mask_storeu_ps(YP, MK, K_EPI_NONE(A));
+#define K_PUT_RELU(A, YP, MK, RP) _mm512_mask_storeu_ps(YP, MK, K_EPI_RELU(A));
+#define K_PUT_CLIP(A, YP, MK, RP) _mm512_mask_storeu_ps(YP, MK, K_EPI_CLIP(A));
+#define K_PUT_GEN(A, YP, MK, RP) K_EPI_GEN(A, YP, MK, RP);
+/* per channel: the weights and epilogue constants, then BODY with EPI chosen by the epilogue */
+#define K_DW_CHANNELS(BODY)                                                                                    \
+  for (n = 0; n < s->N; n++)                                                                                   \
+    for (m = 0; m < s->M; m++) {                                                                               \
+      const float *xc = x + (n * s->C + m / mg) * s->H * s->W, *wm = w + m * 9;                               \
+      float *yc = y + (n * s->M + m) * P;                                                                      \
+      const float *rc = e->res ? e->res + (n * s->M + m) * P : 0;                                              \
+      const float bm = e->bias_m ? e->bias_m[m] : 0.0f;                                                        \
+      const __m512 w0 = _mm512_set1_ps(wm[0]), w1 = _mm512_set1_ps(wm[1]), w2 = _mm512_set1_ps(wm[2]);          \
+      const __m512 w3 = _mm512_set1_ps(wm[3]), w4 = _mm512_set1_ps(wm[4]), w5 = _mm512_set1_ps(wm[5]);          \
+      const __m512 w6 = _mm512_set1_ps(wm[6]), w7 = _mm512_set1_ps(wm[7]), w8 = _mm512_set1_ps(wm[8]);          \
+      const __m512 bv = _mm512_set1_ps(bm);                                                                    \
+      if (gen) {                                                                                               \
+        BODY(K_PUT_GEN)                                                                                        \
+      } else if (ev.act == MRTC_ACT_CLIP) {                                                                    \
+        BODY(K_PUT_CLIP)                                                                                       \
+      } else if (ev.act == MRTC_ACT_RELU) {                                                                    \
+        BODY(K_PUT_RELU)                                                                                       \
+      } else {                                                                                                 \
+        BODY(K_PUT_NONE)                                                                                       \
+      }                                                                                                        \
+    }
+
+MRTC_FN void k_dw3s1_512(const KConvShape *s, const float *x, const float *w, const KEpi *e, float *y, uint16_t *mt) {
+  const int64_t W = s->W, P = s->OH * s->OW, nv = (P + 15) / 16, mg = s->M / s->C;
+  const KEpiV ev = k_epiv(e);
+  const __m512 lv = _mm512_set1_ps(ev.p0), hv = _mm512_set1_ps(ev.p1);
+  const int gen = ev.alpha != 1.0f || e->res || (ev.act != MRTC_ACT_NONE && ev.act != MRTC_ACT_RELU && ev.act != MRTC_ACT_CLIP);
+  int64_t v, q, t, n, m, vb = (W + 15) / 16, ve = (P - W) / 16;
+  if (ve < vb) ve = vb;
+  if (vb > nv) vb = ve = nv;
+  /* the masks: lanes in the map, less the taps in the padding */
+  for (v = 0; v < nv; v++)
+    for (t = 0; t < 9; t++) mt[v * 9 + t] = k_mask16(P - v * 16);
+  for (q = 0; q < W; q++) {
+    for (t = 0; t < 3; t++) mt[(q >> 4) * 9 + t] &= (uint16_t) ~(1u << (q & 15));
+    for (t = 6; t < 9; t++) mt[((P - W + q) >> 4) * 9 + t] &= (uint16_t) ~(1u << ((P - W + q) & 15));
+  }
+  for (q = 0; q < P; q += W)
+    for (t = 0; t < 9; t += 3) {
+      mt[(q >> 4) * 9 + t] &= (uint16_t) ~(1u << (q & 15));
+      mt[((q + W - 1) >> 4) * 9 + t + 2] &= (uint16_t) ~(1u << ((q + W - 1) & 15));
+    }
+  K_DW_CHANNELS(K_DS1_LOOP)
+}
+
+/* stride 2: one unit = up to 15 outputs of a row (R = 1) or two rows of OW <= 7 (R = 2); per kernel row, the
+ * offsets in the channel of its A and B loads and their masks (zero where the row is padding) */
+typedef struct {
+  int32_t oa[3], ob[3], oy;
+  uint16_t ma[3], mb[3], mo;
+} KDwUnit;
+#define K_DS2_ROW(A, KH, WA, WB, WC)                                                                           \
+  {                                                                                                            \
+    const __m512 xa = _mm512_maskz_loadu_ps(u->ma[KH], xc + u->oa[KH]);                                        \
+    const __m512 xb = _mm512_maskz_loadu_ps(u->mb[KH], xc + u->ob[KH]);                                        \
+    A = _mm512_mul_ps(WA, _mm512_permutex2var_ps(xa, i0, xb));                                                  \
+    A = _mm512_fmadd_ps(WB, _mm512_permutex2var_ps(xa, i1, xb), A);                                             \
+    A = _mm512_fmadd_ps(WC, _mm512_permutex2var_ps(xa, i2, xb), A);                                             \
+  }
+#define K_DS2_LOOP(EPI)                                                                                        \
+  for (j = 0; j < nu; j++) {                                                                                   \
+    const KDwUnit *u = tab + j;                                                                                \
+    __m512 a0, a1, a2;                                                                                         \
+    K_DS2_ROW(a0, 0, w0, w1, w2)                                                                               \
+    K_DS2_ROW(a1, 1, w3, w4, w5)                                                                               \
+    K_DS2_ROW(a2, 2, w6, w7, w8)                                                                               \
+    a0 = _mm512_add_ps(_mm512_add_ps(a0, a1), a2);                                                             \
+    EPI(a0, yc + u->oy, (__mmask16)u->mo, rc ? rc + u->oy : 0)                                                 \
+  }
+
+MRTC_FN void k_dw3s2_512(const KConvShape *s, const float *x, const float *w, const KEpi *e, float *y, KDwUnit *tab) {
+  const int64_t P = s->OH * s->OW, mg = s->M / s->C, R = s->OW <= 7 ? 2 : 1, nch = R == 2 ? 1 : (s->OW + 14) / 15;
+  const KEpiV ev = k_epiv(e);
+  const __m512 lv = _mm512_set1_ps(ev.p0), hv = _mm512_set1_ps(ev.p1);
+  const int gen = ev.alpha != 1.0f || e->res || (ev.act != MRTC_ACT_NONE && ev.act != MRTC_ACT_RELU && ev.act != MRTC_ACT_CLIP);
+  int32_t ix[48];
+  __m512i i0, i1, i2;
+  int64_t k, l, n, m, oh, j, nu = 0;
+  for (oh = 0; oh < s->OH; oh += R)
+    for (k = 0; k < nch; k++, nu++) {
+      KDwUnit *u = tab + nu;
+      int64_t c = 2 * k * 15 - s->PL, cb = R == 2 ? c : c + 16, kh;
+      __mmask16 ca = (__mmask16)(k_mask16(s->W - c) & ~k_mask16(-c)), cm = (__mmask16)(k_mask16(s->W - cb) & ~k_mask16(-cb));
+      int two = R == 2 && oh + 1 < s->OH;
+      for (kh = 0; kh < 3; kh++) {
+        int64_t ih = 2 * oh + kh - s->PT, ih2 = R == 2 ? ih + 2 : ih;
+        int va = ih >= 0 && ih < s->H, vb = ih2 >= 0 && ih2 < s->H && (R == 1 || two);
+        u->oa[kh] = (int32_t)(va ? ih * s->W + c : 0);
+        u->ma[kh] = va ? ca : 0;
+        u->ob[kh] = (int32_t)(vb ? ih2 * s->W + cb : 0);
+        u->mb[kh] = vb ? cm : 0;
+      }
+      u->oy = (int32_t)(oh * s->OW + k * 15);
+      u->mo = (uint16_t)(R == 2 ? k_mask16((1 + two) * s->OW) : k_mask16(s->OW - k * 15 < 15 ? s->OW - k * 15 : 15));
+    }
+  /* lane l of tap kw: input 2 l + kw of A:B (R = 1); of A for the first row, of B (16 +) for the second (R = 2) */
+  for (k = 0; k < 3; k++)
+    for (l = 0; l < 16; l++)
+      ix[k * 16 + l] = (int32_t)(R == 1 ? (2 * l + k) & 31 : l < s->OW ? 2 * l + k : l < 2 * s->OW ? 16 + 2 * (l - s->OW) + k : 0);
+  i0 = _mm512_loadu_si512(ix);
+  i1 = _mm512_loadu_si512(ix + 16);
+  i2 = _mm512_loadu_si512(ix + 32);
+  K_DW_CHANNELS(K_DS2_LOOP)
+}
+
 MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, const KEpi *e, float *y, float *scratch) {
   int64_t mg = s->M / s->G, P = s->OH * s->OW, taps = s->KH * s->KW, hq, wq, Q, k, n, c, j;
   KConvShape one = *s;
@@ -255,6 +418,14 @@ MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, co
   int32_t *dst;
   __mmask16 *mk;
   int d3x3;
+  if (s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->G == s->C &&
+      ((s->SH == 1 && s->SW == 1 && s->PT == 1 && s->PL == 1 && s->OH == s->H && s->OW == s->W) || (s->SH == 2 && s->SW == 2))) {
+    if (s->SH == 1) k_dw3s1_512(s, x, w, e, y, (uint16_t *)scratch);
+    else k_dw3s2_512(s, x, w, e, y, (KDwUnit *)scratch);
+    if (e->act >= MRTC_ACT_SIGMOID)
+      for (k = 0; k < s->N * s->M * P; k++) y[k] = k_act_f32(y[k], e->act, e->p0, e->p1);
+    return;
+  }
   one.C = one.G = one.M = 1;
   k_conv_planes(s, &hq, &wq);
   Q = s->OH * wq;
