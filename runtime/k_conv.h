@@ -182,15 +182,35 @@ MRTC_FN void k_conv_phase_f32(const KConvShape *s, const float *xg, float *pl, i
     memset(pl + cg * plane, 0, sizeof(float) * (size_t)(wq + 64));
     return;
   }
-  memset(pl, 0, sizeof(float) * (size_t)(cg * SH * SW * plane + wq + 64));
+  if (SH > 32 || SW > 32) { /* rare: zero everything */
+    memset(pl, 0, sizeof(float) * (size_t)(cg * SH * SW * plane + wq + 64));
+    rows = cols = ~0u;
+  }
   for (c = 0; c < cg; c++) {
     float *pc = pl + c * SH * SW * plane;
-    for (ih = 0; ih < s->H; ih++) {
-      int64_t r = ih + s->PT;
-      if (SH <= 32 && !(rows >> (r % SH) & 1u)) continue;
-      k_phase_row_f32(xg + (c * s->H + ih) * s->W, s->W, s->PL, SW, plane, cols, pc + (r % SH) * SW * plane + (r / SH) * wq);
+    int64_t r, ph;
+    /* only the phases some tap reads, and in them only what the input rows leave: padding rows, padding columns */
+    for (r = 0; r < hq * SH; r++) {
+      int64_t in = r >= s->PT && r < s->PT + s->H;
+      if (!(rows >> (r % SH) & 1u)) continue;
+      for (ph = 0; ph < SW; ph++) {
+        float *row = pc + ((r % SH) * SW + ph) * plane + (r / SH) * wq;
+        int64_t j0, j1; /* plane columns [j0, j1) hold input columns: padded index j * SW + ph in [PL, PL + W) */
+        if (!(cols >> ph & 1u)) continue;
+        if (!in) {
+          memset(row, 0, sizeof(float) * (size_t)wq);
+          continue;
+        }
+        j0 = s->PL > ph ? (s->PL - ph + SW - 1) / SW : 0;
+        j1 = s->PL + s->W > ph ? (s->PL + s->W - ph + SW - 1) / SW : 0;
+        if (j1 > wq) j1 = wq;
+        for (k = 0; k < j0; k++) row[k] = 0.0f;
+        for (k = j1; k < wq; k++) row[k] = 0.0f;
+      }
+      if (in) k_phase_row_f32(xg + (c * s->H + r - s->PT) * s->W, s->W, s->PL, SW, plane, cols, pc + (r % SH) * SW * plane + (r / SH) * wq);
     }
   }
+  memset(pl + cg * SH * SW * plane, 0, sizeof(float) * (size_t)(wq + 64));
 }
 
 MRTC_FN void k_conv_gemm_f32(const KConvShape *s, const float *x, const float *wp, const KEpi *e, float *y, float *scratch) {
