@@ -450,17 +450,18 @@ MRTC_FN int64_t k_kc(int64_t K) {
 /* For few columns (N <= MRTC_T_MAXN: 7x7 maps) the tile turns around: 24
  * rows (three packed panels, one ymm each) x 7 consecutive columns
  * broadcast from B, so no lanes are wasted on N % 32.  Row k of the tile's
- * B starts at b + koff[k] (or b + k * ldb); the 24 x 7 result, transposed
- * in registers, goes to TMP (row-major, rows of 8) for the caller's
- * epilogue. */
+ * B starts at b + koff[k] (or b + k * ldb); the 24 x 7 result is transposed
+ * in registers and goes through the epilogue straight into C. */
 #define MRTC_HAVE_UKRT 1
 #ifndef MRTC_T_MAXN
 #define MRTC_T_MAXN 64 /* the turned-around tile is used up to this many output pixels */
 #endif
 #define K7(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6)
 MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, const float *a2, const float *b, int64_t ldb,
-                        const int64_t *koff, float *tmp) {
+                               const int64_t *koff, float *c, int64_t ldc, __mmask16 mk, int mr, int flags, const KEpi *e,
+                               const float *bm, const float *bn, const float *r) {
   __m256 z = _mm256_setzero_ps();
+  const KEpiV ev = k_epiv(e);
   int64_t k;
 #define KT_D(j) __m256 c0##j = z, c1##j = z, c2##j = z;
 #define KT_F(j)                                  \
@@ -470,8 +471,8 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
     c1##j = _mm256_fmadd_ps(A1, t_, c1##j);      \
     c2##j = _mm256_fmadd_ps(A2, t_, c2##j);      \
   }
-/* 8 rows x 7 columns (one register per column) -> tmp row-major, 8 floats a row (the last one junk):
- * an 8x8 transpose in registers, so the caller reads rows with plain loads */
+/* 8 rows x 7 columns (one register per column) -> rows (8x8 transpose in registers, lane 7 junk), each
+ * through the epilogue straight into C: lanes MK of row i go to c + i * ldc */
 #define KT_S(g)                                                                                                   \
   {                                                                                                               \
     __m256 t0 = _mm256_unpacklo_ps(c##g##0, c##g##1), t1 = _mm256_unpackhi_ps(c##g##0, c##g##1);                  \
@@ -482,16 +483,19 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
     __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);                            \
     __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);                            \
     __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);                            \
-    float *o = tmp + 64 * g;                                                                                      \
-    _mm256_storeu_ps(o, _mm256_permute2f128_ps(s0, s4, 0x20));                                                    \
-    _mm256_storeu_ps(o + 8, _mm256_permute2f128_ps(s1, s5, 0x20));                                                \
-    _mm256_storeu_ps(o + 16, _mm256_permute2f128_ps(s2, s6, 0x20));                                               \
-    _mm256_storeu_ps(o + 24, _mm256_permute2f128_ps(s3, s7, 0x20));                                               \
-    _mm256_storeu_ps(o + 32, _mm256_permute2f128_ps(s0, s4, 0x31));                                               \
-    _mm256_storeu_ps(o + 40, _mm256_permute2f128_ps(s1, s5, 0x31));                                               \
-    _mm256_storeu_ps(o + 48, _mm256_permute2f128_ps(s2, s6, 0x31));                                               \
-    _mm256_storeu_ps(o + 56, _mm256_permute2f128_ps(s3, s7, 0x31));                                               \
+    KT_E(g, 0, _mm256_permute2f128_ps(s0, s4, 0x20))                                                              \
+    KT_E(g, 1, _mm256_permute2f128_ps(s1, s5, 0x20))                                                              \
+    KT_E(g, 2, _mm256_permute2f128_ps(s2, s6, 0x20))                                                              \
+    KT_E(g, 3, _mm256_permute2f128_ps(s3, s7, 0x20))                                                              \
+    KT_E(g, 4, _mm256_permute2f128_ps(s0, s4, 0x31))                                                              \
+    KT_E(g, 5, _mm256_permute2f128_ps(s1, s5, 0x31))                                                              \
+    KT_E(g, 6, _mm256_permute2f128_ps(s2, s6, 0x31))                                                              \
+    KT_E(g, 7, _mm256_permute2f128_ps(s3, s7, 0x31))                                                              \
   }
+#define KT_E(g, i, ROW)                                                                                           \
+  if (8 * g + i < mr)                                                                                             \
+    k_epi512(_mm512_zextps256_ps512(ROW), c + (8 * g + i) * ldc, mk, flags, bm ? bm[8 * g + i] : 0.0f, bn,          \
+             r ? r + (8 * g + i) * e->ldr : 0, ev);
   K7(KT_D)
   for (k = 0; k < kc; k++) {
     const float *bk = b + (koff ? koff[k] : k * ldb);
@@ -509,6 +513,7 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
 #undef KT_D
 #undef KT_F
 #undef KT_S
+#undef KT_E
 }
 
 /* C[M x N] = epilogue(A * B), packed A, for N <= MRTC_T_MAXN.  Columns come
@@ -522,8 +527,6 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
                          int64_t run, int64_t rstride, float *c, int64_t ldc, const KEpi *e) {
   /* K blocks only past 8192: the 24-row A panel streams from L2, and each block costs a scalar pass over the tile */
   int64_t np = (M + MRTC_MR - 1) / MRTC_MR, m0, j0, pc, kb = K <= 8192 ? K : k_kc(K), i, j;
-  float tmp[24 * 8];
-  const KEpiV ev = k_epiv(e);
   for (m0 = 0; m0 < M; m0 += 24) {
     int64_t p0 = m0 / MRTC_MR, mr = M - m0 < 24 ? M - m0 : 24;
     const float *a0 = ap + p0 * MRTC_MR * K, *a1 = p0 + 1 < np ? a0 + MRTC_MR * K : a0, *a2 = p0 + 2 < np ? a0 + 2 * MRTC_MR * K : a0;
@@ -533,21 +536,14 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
       for (j0 = 0; j0 < N;) {
         int64_t r = j0 % run, nn = run - r < 7 ? run - r : 7, js = 0, q = j0 / run * rstride + r;
         if (!koff && q + 7 > N) js = q + 7 - N; /* B read in place: move the tile back, store its new columns */
+        /* the tile's lanes js .. js + nn are C's columns j0 .. j0 + nn (js > 0 only near the row's end, so j0 >= js) */
         k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR, b + q - js + (koff ? 0 : pc * ldb), ldb,
-                   koff ? koff + pc : 0, tmp);
-        { /* epilogue, a row of NN outputs at a time (the tile's columns js .. js + nn) */
-          const __mmask16 mk = k_mask16(nn);
-          const int flags = (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0);
-          for (i = 0; i < mr; i++) {
-            int64_t m = m0 + i;
-            float *cr = c + m * ldc + j0;
-            __m512 v = _mm512_maskz_loadu_ps(mk, tmp + 8 * i + js);
-            k_epi512(v, cr, mk, flags, e->bias_m ? e->bias_m[m] : 0.0f, e->bias_n ? e->bias_n + j0 : 0,
-                     e->res ? e->res + m * e->ldr + j0 : 0, ev);
-            if (last && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
-              for (j = 0; j < nn; j++) cr[j] = k_act_f32(cr[j], e->act, e->p0, e->p1);
-          }
-        }
+                   koff ? koff + pc : 0, c + m0 * ldc + j0 - js, ldc, (__mmask16)(k_mask16(js + nn) & ~k_mask16(js)), (int)mr,
+                   (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0), e, e->bias_m ? e->bias_m + m0 : 0,
+                   e->bias_n ? e->bias_n + j0 - js : 0, e->res ? e->res + m0 * e->ldr + j0 - js : 0);
+        if (last && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
+          for (i = 0; i < mr; i++)
+            for (j = 0; j < nn; j++) c[(m0 + i) * ldc + j0 + j] = k_act_f32(c[(m0 + i) * ldc + j0 + j], e->act, e->p0, e->p1);
         j0 += nn;
       }
     }
