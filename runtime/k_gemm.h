@@ -457,9 +457,9 @@ MRTC_FN int64_t k_kc(int64_t K) {
 #define MRTC_T_MAXN 64 /* the turned-around tile is used up to this many output pixels */
 #endif
 #define K7(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6)
-MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, const float *a2, const float *b, int64_t ldb,
-                               const int64_t *koff, float *c, int64_t ldc, __mmask16 mk, int mr, int flags, const KEpi *e,
-                               const float *bm, const float *bn, const float *r) {
+MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, const float *a2, const float *an, int64_t aps,
+                               const float *b, int64_t ldb, const int64_t *koff, float *c, int64_t ldc, __mmask16 mk, int mr,
+                               int flags, const KEpi *e, const float *bm, const float *bn, const float *r) {
   __m256 z = _mm256_setzero_ps();
   const KEpiV ev = k_epiv(e);
   int64_t k;
@@ -504,6 +504,10 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
       _mm_prefetch((const char *)(a0 + 8 * k + 256), _MM_HINT_T0);
       _mm_prefetch((const char *)(a1 + 8 * k + 256), _MM_HINT_T0);
       _mm_prefetch((const char *)(a2 + 8 * k + 256), _MM_HINT_T0);
+    } else if (an) { /* and the next 24 rows' panels into L2: weights come from memory once per panel */
+      _mm_prefetch((const char *)(an + 8 * k), _MM_HINT_T1);
+      _mm_prefetch((const char *)(an + aps + 8 * k), _MM_HINT_T1);
+      _mm_prefetch((const char *)(an + 2 * aps + 8 * k), _MM_HINT_T1);
     }
     K7(KT_F)
   }
@@ -537,7 +541,8 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
         int64_t r = j0 % run, nn = run - r < 7 ? run - r : 7, js = 0, q = j0 / run * rstride + r;
         if (!koff && q + 7 > N) js = q + 7 - N; /* B read in place: move the tile back, store its new columns */
         /* the tile's lanes js .. js + nn are C's columns j0 .. j0 + nn (js > 0 only near the row's end, so j0 >= js) */
-        k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR, b + q - js + (koff ? 0 : pc * ldb), ldb,
+        k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR,
+                   p0 + 3 < np ? a0 + 3 * MRTC_MR * K + pc * MRTC_MR : 0, MRTC_MR * K, b + q - js + (koff ? 0 : pc * ldb), ldb,
                    koff ? koff + pc : 0, c + m0 * ldc + j0 - js, ldc, (__mmask16)(k_mask16(js + nn) & ~k_mask16(js)), (int)mr,
                    (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0), e, e->bias_m ? e->bias_m + m0 : 0,
                    e->bias_n ? e->bias_n + j0 - js : 0, e->res ? e->res + m0 * e->ldr + j0 - js : 0);
