@@ -148,10 +148,10 @@ MRTC_FN void k_dw_store512(__m512 acc, __mmask16 m, float *y, float bm, const fl
 }
 
 /* one channel over the wide index q: planes pl, tap offsets koff, weights wm */
-/* 3x3 with unit dilation, every tap unrolled, nine weight registers set
- * once per channel, 36 multiply-adds per 64 outputs.  Taps are addressed
- * from few base pointers (stride 1: one, row offsets wq and 2 wq; stride 2:
- * the four phase planes) so that nothing spills from the registers. */
+/* 3x3 stride 1 with unit dilation (pads other than 1), every tap unrolled,
+ * nine weight registers set once per channel, 36 multiply-adds per 64
+ * outputs.  Taps are addressed from one base pointer and the row offsets
+ * wq and 2 wq, so that nothing spills from the registers. */
 #define K_DW9(A, T0, T1, T2, T3, T4, T5, T6, T7, T8)                                                              \
   A = _mm512_mul_ps(w0, _mm512_loadu_ps(T0));                                                                     \
   A = _mm512_fmadd_ps(w1, _mm512_loadu_ps(T1), A);                                                                \
@@ -221,13 +221,7 @@ MRTC_FN void k_dw_store512(__m512 acc, __mmask16 m, float *y, float bm, const fl
 /* stride 1: three row pointers, taps at constant displacements */
 #define K_S1_PTRS() const float *r0 = pl + q, *r1 = r0 + wq, *r2 = r0 + w2q;
 #define K_S1(A, O) K_DW9(A, r0 + O, r0 + O + 1, r0 + O + 2, r1 + O, r1 + O + 1, r1 + O + 2, r2 + O, r2 + O + 1, r2 + O + 2)
-/* stride 2: the phase planes 00 (even rows, even columns), 01, 10, 11, and the next row of 00 and 01 */
-#define K_S2_PTRS()                                                                                               \
-  const float *p00 = pl + q, *p01 = p00 + plane, *p10 = p00 + 2 * plane, *p11 = p00 + 3 * plane, *q00 = p00 + wq, \
-              *q01 = p01 + wq;
-#define K_S2(A, O) K_DW9(A, p00 + O, p01 + O, p00 + O + 1, p10 + O, p11 + O, p10 + O + 1, q00 + O, q01 + O, q00 + O + 1)
 K_DW3X3(k_dwconv3x3s1_wide512, K_S1_PTRS, K_S1)
-K_DW3X3(k_dwconv3x3s2_wide512, K_S2_PTRS, K_S2)
 #undef K_DW9
 
 MRTC_FN void k_dwconv_wide512(int64_t Q, int64_t taps, const float *pl, const int64_t *koff, const float *wm,
@@ -437,15 +431,15 @@ MRTC_FN void k_dwconv512(const KConvShape *s, const float *x, const float *w, co
     koff[k] = (dh % s->SH * s->SW + dw % s->SW) * hq * wq + dh / s->SH * wq + dw / s->SW;
   }
   k_dw_lanes512(s, wq, mk, dst);
-  /* 3x3, unit dilation, equal strides 1 or 2: the unrolled loop */
-  d3x3 = s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == s->SW && s->SW <= 2;
+  /* 3x3, unit dilation, stride 1 (pads other than 1; stride 2 took k_dw3s2_512 above): the unrolled loop */
+  d3x3 = s->KH == 3 && s->KW == 3 && s->DH == 1 && s->DW == 1 && s->SH == 1 && s->SW == 1;
   for (n = 0; n < s->N; n++)
     for (c = 0; c < s->C; c++) {
       k_conv_phase_f32(&one, x + (n * s->C + c) * s->H * s->W, pl, hq, wq);
       for (j = 0; j < mg; j++) {
         int64_t m = c * mg + j;
         if (d3x3)
-          (s->SW == 1 ? k_dwconv3x3s1_wide512 : k_dwconv3x3s2_wide512)(Q, hq * wq, wq, pl, w + m * taps, mk, dst,
+          k_dwconv3x3s1_wide512(Q, hq * wq, wq, pl, w + m * taps, mk, dst,
                                                                      y + (n * s->M + m) * P, e->bias_m ? e->bias_m[m] : 0.0f,
                                                                      e->res ? e->res + (n * s->M + m) * P : 0, e);
         else

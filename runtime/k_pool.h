@@ -181,8 +181,8 @@ MRTC_FN void k_gavgpool_f32(int64_t planes, int64_t n, const float *x, float *y)
  * no dilation, no indices.  Per output row, the max over the window's rows
  * of every input column first (contiguous vector loops) into TMP (W
  * elements, + 48 for the vector loads' overhang), then the max over the
- * window's columns (float, stride 2, 3 wide: 16 outputs at a time).  The
- * first tap of a window starts the max and later taps replace it only when
+ * window's columns (3 wide: unrolled; float 3x3 stride 2 on AVX-512 takes
+ * k_maxpool3s2_f32 above instead).  The first tap of a window starts the max and later taps replace it only when
  * greater, as in k_maxpool_<T>, so NaN handling and results are the same. */
 
 /* TMP[j] = max(XR[j], TMP[j]) over the row: maxps/pmaxsb return the first operand where greater */
@@ -221,26 +221,6 @@ MRTC_FN void k_gavgpool_f32(int64_t planes, int64_t n, const float *x, float *y)
     *y++ = m;                                                                                                  \
   }
 
-/* float, 3 wide, stride 2: past the left border, 16 outputs at once from the even, odd and next-even columns */
-#if defined(__AVX512F__)
-#define MRTC_HMAX16_f32                                                                                        \
-  if (SW == 2) {                                                                                               \
-    const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);           \
-    const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);           \
-    for (; ow < OW && ow * SW - PL < 0; ow++) MRTC_HMAX1(float, -INFINITY)                                     \
-    for (; ow + 16 <= OW && ow * 2 - PL + 32 <= W - 1; ow += 16, y += 16) {                                    \
-      const float *t = tmp + (ow * 2 - PL);                                                                    \
-      __m512 lo = _mm512_loadu_ps(t), hi = _mm512_loadu_ps(t + 16), lo2 = _mm512_loadu_ps(t + 2);              \
-      __m512 hi2 = _mm512_loadu_ps(t + 18), a = _mm512_permutex2var_ps(lo, ie, hi);                            \
-      __m512 b = _mm512_permutex2var_ps(lo, io, hi), c3 = _mm512_permutex2var_ps(lo2, ie, hi2);                \
-      _mm512_storeu_ps(y, _mm512_max_ps(c3, _mm512_max_ps(b, a))); /* first tap first */                       \
-    }                                                                                                          \
-  }
-#else
-#define MRTC_HMAX16_f32
-#endif
-#define MRTC_HMAX16_i8
-#define MRTC_HMAX16_u8
 
 #if defined(__AVX512F__)
 /* float, 3x3, stride 2 (the CNN MaxPool) on AVX-512: per output row, 16
@@ -328,7 +308,6 @@ MRTC_FN int k_maxpool3s2_f32(const KPoolShape *s, const float *x, float *y) {
         }                                                                                                      \
         ow = 0;                                                                                                \
         if (KW == 3) {                                                                                         \
-          MRTC_HMAX16_##tag                                                                                    \
           for (; ow < OW; ow++) {                                                                              \
             int64_t c0 = ow * SW - PL;                                                                         \
             if (c0 >= 0 && c0 + 2 < W) { /* interior window, unrolled */                                       \

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """tests/models/pool_paths: the fast pooling kernels of runtime/k_pool.h
-(k_maxpool2d_f32 with its 16-wide stride-2 path, k_gavgpool_f32) on maps
+(k_maxpool2d_f32, its register path k_maxpool3s2_f32, k_gavgpool_f32) on maps
 wide enough to reach them: MaxPool 3x3/2 pad 1 (resnet), MaxPool 3x3/2
 ceil_mode (squeezenet), MaxPool 2x2/2, GlobalAveragePool.  Outputs computed
 by ONNX Runtime (tests/tools/ort_run.js):
