@@ -229,7 +229,7 @@ const char *eref(Emitter *e, Value *v) {
   if (r->is_input) return r->dtype == v->dtype ? fmt("in%d", r->input_index) : fmt("((const %s *)in%d)", ct, r->input_index);
   if (r->output_index >= 0) return r->dtype == v->dtype ? fmt("out%d", r->output_index) : fmt("((%s *)out%d)", ct, r->output_index);
   if (r->offset < 0) fatal("internal: tensor '%s' has no storage", v->name);
-  return fmt("((%s *)(A + %lld))", ct, (long long)r->offset);
+  return fmt("((%s *)(A + %lld))", ct, (long long)(r->offset + alias_chain_off(v)));
 }
 
 const char *emit_const(Emitter *e, DType t, int rank, const int64_t *dims, const void *data) {

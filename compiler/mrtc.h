@@ -127,7 +127,8 @@ typedef struct Value {
   /* planner */
   int first, last;      /* schedule positions of birth and last use */
   int64_t offset;       /* arena offset; -1 = not in arena */
-  struct Value *alias;  /* storage shared with this value (views, in-place) */
+  struct Value *alias;  /* storage shared with this value (views, in-place, Concat parts) */
+  int64_t alias_off;    /* byte offset of this value inside its alias's storage (a Concat part: its place in the output) */
   /* interpreter */
   void *rt;
   /* symbolic dim names from the model, for --shape */
@@ -466,6 +467,12 @@ typedef struct Plan {
 } Plan;
 
 void plan_memory(Graph *g, Plan *p);
+int concat_part_offsets(const Node *n, int64_t *off); /* op_concat.c: parts contiguous in the output? their byte offsets */
+static inline int64_t alias_chain_off(const Value *v) { /* byte offset of v inside the storage of its root */
+  int64_t o = 0;
+  for (; v->alias; v = v->alias) o += v->alias_off;
+  return o;
+}
 void plan_dump(Graph *g, const Plan *p, FILE *f);
 
 /* --------------------------------------------------------------- emit_c.c */

@@ -5,7 +5,11 @@
  * 2. Storage roots: a view op's output (Reshape, Flatten, ...) shares its
  *    input's storage; an in-place op's output (OPF_INPLACE) takes its
  *    input's storage when that input dies at this node and has the same
- *    size.  Graph inputs, graph outputs and constants are not in the arena
+ *    size.  The parts of a Concat whose parts are contiguous runs of its
+ *    output (nothing but ones before the axis: NCHW channels, batch 1)
+ *    live inside the output, each at its byte offset (Value.alias_off),
+ *    so their producers write them in place and the Concat copies nothing;
+ *    the output's lifetime then starts at its first part's birth.  Graph inputs, graph outputs and constants are not in the arena
  *    (outputs are written straight to the caller's buffers).
  * 3. Each root in the arena gets a lifetime [first, last] (the union over
  *    its aliases) and a size rounded up to ALIGN bytes.  Kernel scratch is
@@ -71,6 +75,7 @@ void plan_memory(Graph *g, Plan *p) {
   for (int i = 0; i < g->nvalues; i++) {
     Value *v = g->values[i];
     v->alias = NULL;
+    v->alias_off = 0;
     v->offset = -1;
     v->first = v->last = -1;
     v->output_index = -1;
@@ -123,6 +128,22 @@ void plan_memory(Graph *g, Plan *p) {
     Value *in = n->in[0], *out = n->out[0], *r = root(in);
     int flags = op_defs[n->op]->flags;
     if (!in_arena(out)) continue;
+    if (n->op == OP_Concat && !out->alias) {
+      int64_t off[64];
+      if (n->nin <= 64 && concat_part_offsets(n, off))
+        for (int k = 0; k < n->nin; k++) {
+          Value *x = n->in[k];
+          int twice = 0;
+          for (int j = 0; j < n->nin; j++) twice |= j != k && n->in[j] == x;
+          /* a part of its own: computed by a live node into the arena, not yet stored elsewhere */
+          if (twice || x->alias || !in_arena(x) || !x->producer || x->producer->dead || x->first < 0 || x == out) continue;
+          x->alias = out;
+          x->alias_off = off[k];
+          if (x->first < out->first) out->first = x->first;
+          if (x->last > out->last) out->last = x->last;
+        }
+      continue;
+    }
     if (flags & OPF_VIEW) {
       out->alias = in;
       if (out->last > r->last) r->last = out->last;
@@ -139,12 +160,13 @@ void plan_memory(Graph *g, Plan *p) {
       }
     }
   }
-  /* extend roots over their aliases' lifetimes */
+  /* extend roots over their aliases' lifetimes (Concat parts are born before their root) */
   for (int i = 0; i < g->nvalues; i++) {
     Value *v = g->values[i];
     if (v->alias && v->first >= 0) {
       Value *r = root(v);
       if (v->last > r->last) r->last = v->last;
+      if (v->first < r->first) r->first = v->first;
     }
   }
   Slot *slots = xalloc(sizeof(Slot) * (g->nvalues + g->nnodes + 1));
@@ -172,7 +194,7 @@ void plan_memory(Graph *g, Plan *p) {
   }
   for (int i = 0; i < g->nvalues; i++) {
     Value *v = g->values[i];
-    if (v->alias) v->offset = root(v)->offset;
+    if (v->alias) v->offset = root(v)->offset + alias_chain_off(v);
   }
   for (int t = 0; t < pos; t++) {
     int64_t live = 0;

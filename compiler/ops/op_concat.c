@@ -54,10 +54,25 @@ static void concat_eval(Node *n, void *const *in, void *const *out) {
     k_copy_rows(p->outer, p->bytes[k], (unsigned char *)out[0] + p->off[k], p->row, in[k], p->bytes[k]);
 }
 
+/* For the memory planner: with nothing but ones before the axis each part
+ * is one contiguous run of the output, so its producer can write it there
+ * and the copy disappears.  Returns 1 and the parts' byte offsets then. */
+int concat_part_offsets(const Node *n, int64_t *off) {
+  const CatP *p = n->p;
+  if (!p || p->outer != 1) return 0;
+  for (int k = 0; k < p->nparts; k++) off[k] = p->off[k];
+  return 1;
+}
+
 static void concat_emit(Node *n, Emitter *e) {
   CatP *p = n->p;
   const char *y = eref(e, n->out[0]);
+  int done = 0;
   for (int k = 0; k < p->nparts; k++) {
+    if (n->in[k]->alias == n->out[0]) { /* the planner placed this part in the output: its producer wrote it there */
+      done++;
+      continue;
+    }
     if (!p->bytes[k] || !p->outer) continue;
     if (p->outer == 1) {
       emit(e, "memcpy((unsigned char *)%s + %lld, %s, %lld);", y, (long long)p->off[k], eref(e, n->in[k]), (long long)p->bytes[k]);
@@ -67,6 +82,7 @@ static void concat_emit(Node *n, Emitter *e) {
     emit(e, "k_copy_rows(%lld, %lld, (unsigned char *)%s + %lld, %lld, %s, %lld);", (long long)p->outer, (long long)p->bytes[k],
          y, (long long)p->off[k], (long long)p->row, eref(e, n->in[k]), (long long)p->bytes[k]);
   }
+  if (done) emit(e, "/* %d of %d parts written in place by their producers */", done, p->nparts);
 }
 
 static void split_infer(Node *n) {
