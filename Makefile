@@ -25,7 +25,7 @@ LDLIBS  := -lprotobuf-c -lcjson -lopenblas -lm
 PROTO   := /usr/include/onnx/onnx.proto
 OPS     := $(wildcard compiler/ops/*.c)
 SRCS    := compiler/util.c compiler/ir.c compiler/onnx_load.c compiler/npy.c compiler/ops.c \
-           compiler/shape.c compiler/fuse.c compiler/pass_layout.c compiler/pass_bn.c compiler/pass_add.c compiler/pass_act.c compiler/config.c compiler/calibrate.c compiler/quantize.c compiler/interp.c compiler/plan.c compiler/emit_c.c compiler/blas.c \
+           compiler/shape.c compiler/fuse.c compiler/pass_layout.c compiler/pass_bn.c compiler/pass_add.c compiler/pass_act.c compiler/pass_pool.c compiler/config.c compiler/calibrate.c compiler/quantize.c compiler/interp.c compiler/plan.c compiler/emit_c.c compiler/blas.c \
            compiler/main.c $(OPS)
 OBJS    := $(SRCS:%.c=$(BUILD)/%.o) $(BUILD)/onnx.pb-c.o $(BUILD)/embedded.o
 RUNTIME := $(wildcard runtime/*.h)

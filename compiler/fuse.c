@@ -15,6 +15,13 @@
  *                  Tanh after a Conv / Gemm / MatMul: the epilogue's last step.
  *   graph_dce      (shape.c) nodes whose outputs nobody reads are dropped.
  *
+ * fuse_late runs after precision assignment (quantize.c), so that a Conv
+ * lowered to int8 is never a host:
+ *
+ *   pass_pool.c    a MaxPool after a float Conv whose rows are computed one
+ *                  at a time (the stem): pooled band by band as the rows
+ *                  come, the convolution's map never stored whole.
+ *
  * Constant folding happens earlier, during inference (shape.c).  Each pass
  * rewrites the IR in place; an absorbed node becomes dead and the surviving
  * node takes over its output value, so consumers need no rewiring.  What
@@ -102,6 +109,14 @@ void pass_reinfer(Node *n) {
   op_defs[n->op]->infer(n);
   for (int k = 0; k < n->nout; k++)
     if (n->out[k]) n->out[k]->numel = shape_numel(n->out[k]->rank, n->out[k]->dims);
+}
+
+void fuse_late(Graph *g) {
+  fuse_stats.pool = pass_pool(g);
+  for (int i = 0; i < g->nnodes; i++) {
+    Node *n = g->nodes[i];
+    if (!n->dead && n->fuse_pool[0]) verbose("fused %s + %s", n->name, n->fused);
+  }
 }
 
 void fuse_graph(Graph *g) {

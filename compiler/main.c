@@ -172,6 +172,7 @@ static Graph *front(Opts *o, Plan *plan) {
   shape_infer(g, &o->so);
   if (!o->no_fuse) fuse_graph(g);
   if (o->qc || !o->float_only) quantize_graph(g, o->qc); /* without a config: only a model's QDQ pairs */
+  if (!o->no_fuse) fuse_late(g);
   plan_memory(g, plan);
   if (o->dump_ir) graph_dump(g, stdout);
   if (o->dump_plan) plan_dump(g, plan, stdout);
@@ -415,8 +416,8 @@ static int cmd_inspect(Opts *o) {
   for (int i = 0; i < g->noutputs; i++) printf("output %d: %s %s\n", i, g->outputs[i]->name, shape_str(g->outputs[i]));
   printf("nodes:    %d in the model, %d after folding and fusion\n", g->nnodes, live);
   if (!o->no_fuse) {
-    printf("fusion:   %d nodes absorbed into epilogues (%d BatchNormalization, %d Add, %d activations), %d layout nodes removed\n",
-           fuse_stats.absorbed, fuse_stats.bn, fuse_stats.add, fuse_stats.act, fuse_stats.layout);
+    printf("fusion:   %d nodes absorbed into epilogues (%d BatchNormalization, %d Add, %d activations, %d MaxPool), %d layout nodes removed\n",
+           fuse_stats.absorbed, fuse_stats.bn, fuse_stats.add, fuse_stats.act, fuse_stats.pool, fuse_stats.layout);
     for (int i = 0; i < g->nnodes; i++)
       if (!g->nodes[i]->dead && g->nodes[i]->fused) printf("  fused:  %s + %s\n", g->nodes[i]->name, g->nodes[i]->fused);
   }

@@ -182,6 +182,8 @@ struct Node {
   int fuse_res;          /* index in in[] of an added tensor shaped like the output (residual Add), 0 = none */
   int fuse_bias;         /* index in in[] of an added per-column bias (MatMul + Add), 0 = none */
   char *fused;           /* names of the absorbed nodes, "bn1 + relu1" (for -v and --report) */
+  int64_t fuse_pool[8];  /* an absorbed MaxPool (pass_pool.c): pooled OH, OW, kernel KH, KW, strides SH, SW, begin pads
+                          * PT, PL; fuse_pool[0] == 0: none */
   /* quantize.c: the precision the node runs in (PREC_*), why it was chosen
    * ("default", "type", "name", "auto", "qdq", plus any fallback reason), and a
    * JSON fragment of its quantization parameters for --report (or NULL) */
@@ -343,12 +345,19 @@ void fuse_graph(Graph *g);
 typedef struct {
   int absorbed;                /* nodes absorbed into another (Node.fused lists them) */
   int layout, bn, add, act;    /* nodes removed or absorbed by each pass */
+  int pool;                    /* MaxPools absorbed into the Conv before them (fuse_late) */
 } FuseStats;
 extern FuseStats fuse_stats;
 int pass_layout(Graph *g);
 int pass_bn(Graph *g);
 int pass_add(Graph *g);
 int pass_act(Graph *g);
+/* after precision assignment (an int8 Conv must stay a Conv of its own):
+ * a MaxPool absorbed into the float Conv before it (pass_pool.c) */
+void fuse_late(Graph *g);
+int pass_pool(Graph *g);
+int conv_pool_fusable(const Node *conv);          /* op_conv.c: a Conv k_convpool_f32 can run */
+int maxpool_geom2d(const Node *pool, int64_t g[8]); /* op_pool.c: a plain float 2-D MaxPool: OH OW KH KW SH SW PT PL */
 /* helpers shared by the passes */
 int pass_is_host(const Node *n);                  /* a live float Conv / Gemm / MatMul with one output */
 int pass_is_graph_output(Graph *g, Value *v);

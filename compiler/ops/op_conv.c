@@ -6,10 +6,12 @@
  * scratch, when they are not constant).  Both apply the epilogue that
  * fuse.c may have absorbed: folded BatchNormalization arrives as new
  * weights and bias, a residual Add as an extra input, an activation as
- * Node.fuse_act.  The kernel's scratch (an im2col block, a padded plane,
+ * Node.fuse_act, a MaxPool after it (pass_pool.c) as Node.fuse_pool: then
+ * runtime/k_convpool.h pools the rows as they come.  The kernel's scratch (an im2col block, a padded plane,
  * run-time packed weights) is reserved in the arena for this node only.
  */
 #include "mrtc.h"
+#include "k_convpool.h"
 #include "k_dwconv.h"
 #include "k_wino.h"
 
@@ -106,6 +108,7 @@ static void conv_infer(Node *n) {
     s->SH = st[0], s->SW = st[1], s->PT = pb[0], s->PL = pb[1], s->DH = dil[0], s->DW = dil[1];
   }
   int64_t odims[MAX_RANK] = {s->N, s->M, out[0], out[1]};
+  if (n->fuse_pool[0]) odims[2] = n->fuse_pool[0], odims[3] = n->fuse_pool[1]; /* the absorbed MaxPool's output */
   value_set_shape(n->out[0], DT_FLOAT, x->rank, odims);
   int64_t P = s->OH * s->OW, K = s->C / G * s->KH * s->KW;
   p->dw = s->C == G;
@@ -114,8 +117,20 @@ static void conv_infer(Node *n) {
             s->DH == 1 && s->DW == 1 && s->C >= 16 && s->M >= 16 && s->OH >= 8 && s->OW >= 8;
   p->packed = p->dw || w->data ? 0 : k_conv_packed_size(s);
   n->scratch_bytes = (p->packed + (p->wino ? k_wino_scratch(s) : p->dw ? k_dwconv_scratch(s) : k_conv_gemm_scratch(s))) * 4;
+  if (n->fuse_pool[0]) n->scratch_bytes = k_convpool_scratch(s, (const KPoolGeom *)n->fuse_pool) * 4;
   n->macs = s->N * s->M * P * K;
   n->p = p;
+}
+
+/* for pass_pool.c: a Conv whose output rows k_convpool_f32 can compute a band
+ * at a time: packed constant weights, one K block (rows computed one by one),
+ * a wide 2-D map, no residual */
+int conv_pool_fusable(const Node *n) {
+  const ConvP *p = n->p;
+  if (n->op != OP_Conv || !p || p->dw || p->wino || p->packed || !n->in[1]->data || n->in[0]->rank != 4 || n->fuse_res)
+    return 0;
+  const KConvShape *s = &p->s;
+  return s->G == 1 && !k_conv_is_direct(s) && s->C * s->KH * s->KW <= MRTC_KC && s->OW >= 16 && s->OH * s->OW > 64;
 }
 
 static KEpi conv_epi(Node *n, void *const *in) {
@@ -134,7 +149,12 @@ static void conv_eval(Node *n, void *const *in, void *const *out) {
   KEpi e = conv_epi(n, in);
   float *scratch = xalloc((size_t)n->scratch_bytes + 4);
   if (p->dw) k_dwconv_f32(&p->s, in[0], in[1], &e, out[0], scratch);
-  else if (p->wino) {
+  else if (n->fuse_pool[0]) {
+    float *wp = xalloc(sizeof(float) * (size_t)(k_conv_packed_size(&p->s) + 1));
+    k_conv_pack_weights_f32(&p->s, in[1], wp);
+    k_convpool_f32(&p->s, (const KPoolGeom *)n->fuse_pool, in[0], wp, &e, out[0], scratch);
+    free(wp);
+  } else if (p->wino) {
     float *up = xalloc(sizeof(float) * (size_t)(k_wino_packed_size(&p->s) + 1));
     float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
     k_wino_pack_weights_f32(&p->s, in[1], up, tmp);
@@ -153,7 +173,7 @@ static void conv_eval(Node *n, void *const *in, void *const *out) {
 static void conv_emit(Node *n, Emitter *e) {
   ConvP *p = n->p;
   const KConvShape *s = &p->s;
-  emit_need(e, p->wino ? "k_wino" : p->dw ? "k_dwconv" : "k_conv");
+  emit_need(e, p->wino ? "k_wino" : p->dw ? "k_dwconv" : n->fuse_pool[0] ? "k_convpool" : "k_conv");
   Value *b = node_in(n, 2), *w = n->in[1];
   const char *sc = fmt("(float *)(A + %lld)", (long long)n->scratch_off), *wref;
   emit(e, "{ static const KConvShape s = {%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld};",
@@ -183,6 +203,13 @@ static void conv_emit(Node *n, Emitter *e) {
     emit(e, "  k_conv_pack_weights_f32(&s, %s, %s);", eref(e, w), sc);
     wref = sc;
     sc = fmt("(float *)(A + %lld)", (long long)(n->scratch_off + p->packed * 4));
+  }
+  if (n->fuse_pool[0]) {
+    const int64_t *q = n->fuse_pool;
+    emit(e, "  static const KPoolGeom pg = {%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld};", (long long)q[0], (long long)q[1],
+         (long long)q[2], (long long)q[3], (long long)q[4], (long long)q[5], (long long)q[6], (long long)q[7]);
+    emit(e, "  k_convpool_f32(&s, &pg, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), wref, eref(e, n->out[0]), sc);
+    return;
   }
   emit(e, "  k_conv_gemm_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), wref, eref(e, n->out[0]), sc);
 }

@@ -97,6 +97,17 @@ static void maxpool_infer(Node *n) {
   }
 }
 
+/* for pass_pool.c: a float 2-D MaxPool on k_maxpool2d_f32 (no Indices, no
+ * dilation, no depth): pooled OH, OW, kernel KH, KW, strides SH, SW, begin pads PT, PL */
+int maxpool_geom2d(const Node *n, int64_t g[8]) {
+  const PoolP *p = n->p;
+  if (n->op != OP_MaxPool || !p || !p->fast2d || n->in[0]->dtype != DT_FLOAT || n->in[0]->rank != 4) return 0;
+  const KPoolShape *s = &p->s;
+  int64_t v[8] = {s->out[1], s->out[2], s->k[1], s->k[2], s->st[1], s->st[2], s->pb[1], s->pb[2]};
+  memcpy(g, v, sizeof v);
+  return 1;
+}
+
 static void avgpool_infer(Node *n) {
   PoolP *p = pool_setup(n, POOL_AVG, 0);
   int64_t c = attr_int(n, "count_include_pad", 0);

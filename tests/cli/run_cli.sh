@@ -272,10 +272,17 @@ expect_ok "inspect" mrtc inspect "$M/mlp.onnx" && check "inspect prints MACs" gr
 # every graph pass fires on tests/models/fuse_patterns (its outputs are checked by the models tier)
 FP=$root/tests/models/fuse_patterns/model.onnx
 if expect_ok "inspect fuse_patterns" mrtc inspect "$FP"; then
-    check "passes: 3 BatchNormalization, 2 Add, 4 activations folded" grep -q 'fusion: *9 nodes absorbed into epilogues (3 BatchNormalization, 2 Add, 4 activations), 6 layout nodes removed' "$W/out"
+    check "passes: 3 BatchNormalization, 2 Add, 4 activations folded" grep -q 'fusion: *9 nodes absorbed into epilogues (3 BatchNormalization, 2 Add, 4 activations, 0 MaxPool), 6 layout nodes removed' "$W/out"
     check "passes: conv + bn + residual + clip in one node" grep -q 'fused: *conv2 + bn2 + res2 + clip2' "$W/out"
     check "passes: Gemm + BatchNormalization + LeakyRelu in one node" grep -q 'fused: *gemm1 + bn3 + leaky3' "$W/out"
     check "passes: 22 nodes become 6" grep -q '22 in the model, 6 after' "$W/out"
+fi
+# a stem's MaxPool joins its Conv (pass_pool.c) where the Conv's output has no other reader
+SP=$root/tests/models/stem_pool/model.onnx
+if expect_ok "inspect stem_pool" mrtc inspect "$SP"; then
+    check "pass_pool: four MaxPools absorbed" grep -q 'activations, 4 MaxPool)' "$W/out"
+    check "pass_pool: conv + relu + maxpool in one node" grep -q 'fused: *b_conv + b_act + b_pool' "$W/out"
+    check "pass_pool: a Conv output read twice keeps its MaxPool apart" grep -q 'fused: *e_conv + e_act$' "$W/out"
 fi
 # Winograd F(2x2,3x3) for 3x3 stride-1 convolutions unless --no-winograd
 WC=$root/tests/models/winograd_conv/model.onnx
