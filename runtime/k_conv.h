@@ -186,28 +186,37 @@ MRTC_FN void k_conv_phase_f32(const KConvShape *s, const float *xg, float *pl, i
     memset(pl, 0, sizeof(float) * (size_t)(cg * SH * SW * plane + wq + 64));
     rows = cols = ~0u;
   }
-  for (c = 0; c < cg; c++) {
-    float *pc = pl + c * SH * SW * plane;
-    int64_t r, ph;
-    /* only the phases some tap reads, and in them only what the input rows leave: padding rows, padding columns */
-    for (r = 0; r < hq * SH; r++) {
-      int64_t in = r >= s->PT && r < s->PT + s->H;
-      if (!(rows >> (r % SH) & 1u)) continue;
-      for (ph = 0; ph < SW; ph++) {
-        float *row = pc + ((r % SH) * SW + ph) * plane + (r / SH) * wq;
-        int64_t j0, j1; /* plane columns [j0, j1) hold input columns: padded index j * SW + ph in [PL, PL + W) */
-        if (!(cols >> ph & 1u)) continue;
-        if (!in) {
-          memset(row, 0, sizeof(float) * (size_t)wq);
-          continue;
+  {
+    /* plane columns [j0[ph], j1[ph]) hold input columns (padded index j * SW + ph in [PL, PL + W)); no divisions
+     * per row: they cost more than a short row's copy */
+    int64_t j0[32], j1[32], ph, rq, rp;
+    const int64_t SWc = SW < 32 ? SW : 32;
+    for (ph = 0; ph < SWc; ph++) {
+      j0[ph] = s->PL > ph ? (s->PL - ph + SW - 1) / SW : 0;
+      j1[ph] = s->PL + s->W > ph ? (s->PL + s->W - ph + SW - 1) / SW : 0;
+      if (j1[ph] > wq) j1[ph] = wq;
+    }
+    for (c = 0; c < cg; c++) {
+      float *pc = pl + c * SH * SW * plane;
+      const float *xc = xg + (c * s->H - s->PT) * s->W; /* row r of the padded input: xc + r * W */
+      /* only the phases some tap reads, and in them only what the input rows leave: padding rows, padding columns */
+      for (rq = 0; rq < hq; rq++)
+        for (rp = 0; rp < SH; rp++) {
+          const int64_t r = rq * SH + rp, in = r >= s->PT && r < s->PT + s->H;
+          float *prow = pc + rp * SW * plane + rq * wq;
+          if (!(rows >> rp & 1u)) continue;
+          for (ph = 0; ph < SWc; ph++) {
+            float *row = prow + ph * plane;
+            if (!(cols >> ph & 1u)) continue;
+            if (!in) {
+              memset(row, 0, sizeof(float) * (size_t)wq);
+              continue;
+            }
+            for (k = 0; k < j0[ph]; k++) row[k] = 0.0f;
+            for (k = j1[ph]; k < wq; k++) row[k] = 0.0f;
+          }
+          if (in) k_phase_row_f32(xc + r * s->W, s->W, s->PL, SW, plane, cols, prow);
         }
-        j0 = s->PL > ph ? (s->PL - ph + SW - 1) / SW : 0;
-        j1 = s->PL + s->W > ph ? (s->PL + s->W - ph + SW - 1) / SW : 0;
-        if (j1 > wq) j1 = wq;
-        for (k = 0; k < j0; k++) row[k] = 0.0f;
-        for (k = j1; k < wq; k++) row[k] = 0.0f;
-      }
-      if (in) k_phase_row_f32(xg + (c * s->H + r - s->PT) * s->W, s->W, s->PL, SW, plane, cols, pc + (r % SH) * SW * plane + (r / SH) * wq);
     }
   }
   memset(pl + cg * SH * SW * plane, 0, sizeof(float) * (size_t)(wq + 64));
