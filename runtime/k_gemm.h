@@ -419,15 +419,40 @@ MRTC_FN void k_ukr_f32(int64_t kc, const float *a, const float *b, int64_t ldb, 
  * already offset to this K block), columns [0, nc) of B into C (row stride
  * ldc).  Row k of B starts at b + k * ldb, or at b + koff[k] when koff is
  * given (implicit convolution).  E's pointers are relative to C's origin. */
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, const float *a2, const float *an, int64_t aps,
+                               const float *b, int64_t ldb, const int64_t *koff, float *c, int64_t ldc, __mmask16 mk, int mr,
+                               int flags, const KEpi *e, const float *bm, const float *bn, const float *r);
+#endif
+
 MRTC_FN void k_gemm_block_f32(int64_t M, int64_t nc, int64_t kc, const float *ap, int64_t aps, const float *b,
                               int64_t ldb, const int64_t *koff, float *c, int64_t ldc, int flags, const KEpi *e) {
-  int64_t i, j;
+  int64_t i, j, ncv = nc;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  /* a last tile of at most 7 columns (14x14 maps: 196 = 6 x 32 + 4) costs a 16-lane vector per row in
+   * the tiles below; the turned-around 24 x 7 tile (k_ukrT_f32) takes those columns instead, its 7
+   * columns moved back to end at NC (the columns before it are read, not stored) */
+  if (nc % MRTC_NR && nc % MRTC_NR <= 7 && nc >= 7) {
+    const int64_t tail = nc % MRTC_NR, j0 = nc - 7, np = (M + MRTC_MR - 1) / MRTC_MR;
+    ncv = nc - tail;
+    for (i = 0; i < M; i += 24) {
+      const int64_t p0 = i / MRTC_MR;
+      const float *a0 = ap + p0 * aps, *a1 = p0 + 1 < np ? a0 + aps : a0, *a2 = p0 + 2 < np ? a0 + 2 * aps : a0;
+      int mr = (int)(M - i < 24 ? M - i : 24), ii, jj;
+      k_ukrT_f32(kc, a0, a1, a2, 0, aps, b + j0, ldb, koff, c + i * ldc + j0, ldc, (__mmask16)(0x7Fu & ~((1u << (7 - tail)) - 1u)),
+                 mr, flags, e, e->bias_m ? e->bias_m + i : 0, e->bias_n ? e->bias_n + j0 : 0, e->res ? e->res + i * e->ldr + j0 : 0);
+      if ((flags & MRTC_GEMM_LAST) && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
+        for (ii = 0; ii < mr; ii++)
+          for (jj = ncv; jj < nc; jj++) c[(i + ii) * ldc + jj] = k_act_f32(c[(i + ii) * ldc + jj], e->act, e->p0, e->p1);
+    }
+  }
+#endif
   for (i = 0; i < M; i += MRTC_MR) {
     int mr = (int)(M - i < MRTC_MR ? M - i : MRTC_MR);
     KEpi er = *e;
     if (er.bias_m) er.bias_m += i;
-    for (j = 0; j < nc; j += MRTC_NR) {
-      int nr = (int)(nc - j < MRTC_NR ? nc - j : MRTC_NR);
+    for (j = 0; j < ncv; j += MRTC_NR) {
+      int nr = (int)(ncv - j < MRTC_NR ? ncv - j : MRTC_NR);
       float *ct = c + i * ldc + j;
       k_ukr_f32(kc, ap + (i / MRTC_MR) * aps, b + j, ldb, ct, ldc, mr, nr, flags, &er, e->bias_n ? e->bias_n + j : 0,
                 e->res ? e->res + i * e->ldr + j : 0, koff);
