@@ -429,11 +429,13 @@ MRTC_FN void k_gemm_block_f32(int64_t M, int64_t nc, int64_t kc, const float *ap
                               int64_t ldb, const int64_t *koff, float *c, int64_t ldc, int flags, const KEpi *e) {
   int64_t i, j, ncv = nc;
 #if defined(__AVX512F__) && defined(__AVX512VL__)
-  /* a last tile of at most 7 columns (14x14 maps: 196 = 6 x 32 + 4) costs a 16-lane vector per row in
-   * the tiles below; the turned-around 24 x 7 tile (k_ukrT_f32) takes those columns instead, its 7
-   * columns moved back to end at NC (the columns before it are read, not stored) */
-  if (nc % MRTC_NR && nc % MRTC_NR <= 7 && nc >= 7) {
-    const int64_t tail = nc % MRTC_NR, j0 = nc - 7, np = (M + MRTC_MR - 1) / MRTC_MR;
+  /* the last 1 to 7 columns past a multiple of 16 (14x14 maps: 196 = 6 x 32 + 4; Winograd blocks of 17
+   * tiles) would cost a 16-lane vector per row in the tiles below; the turned-around 24 x 7 tile
+   * (k_ukrT_f32) takes them instead, its 7 columns moved back to end at NC (the columns before them are
+   * read, not stored) */
+  const int64_t t32 = nc % MRTC_NR, tail = t32 <= 7 ? t32 : t32 > 16 && t32 <= 23 ? t32 - 16 : 0;
+  if (tail && nc >= 7) {
+    const int64_t j0 = nc - 7, np = (M + MRTC_MR - 1) / MRTC_MR;
     ncv = nc - tail;
     for (i = 0; i < M; i += 24) {
       const int64_t p0 = i / MRTC_MR;

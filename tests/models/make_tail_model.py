@@ -7,6 +7,7 @@ which runtime/k_gemm.h hands to the turned-around 24 x 7 tile on AVX-512
   b  Conv 1x1 20 -> 50 on 1 x 71 (N = 71 = 2 x 32 + 7), bias, Sigmoid (applied after the tile)
   c  Conv 3x3 pad 1 8 -> 30 on 1 x 65 (implicit GEMM over planes, row by row: N = 65 = 2 x 32 + 1), Tanh
   d  MatMul [70 x 64] x [64 x 38] + per-column Add (N = 38 = 32 + 6), LeakyRelu
+  e  Conv 1x1 12 -> 20 on 1 x 83 (N = 83 = 2 x 32 + 16 + 3: a full 16-lane vector, then the tile), bias
 
 Outputs computed by ONNX Runtime (tests/tools/ort_run.js):
 `python3 tests/models/make_tail_model.py [OUTDIR]`.
@@ -39,7 +40,8 @@ inp = [helper.make_tensor_value_info("xa", TensorProto.FLOAT, [1, 300, 14, 14]),
        helper.make_tensor_value_info("ra", TensorProto.FLOAT, [1, 40, 14, 14]),
        helper.make_tensor_value_info("xb", TensorProto.FLOAT, [1, 20, 1, 71]),
        helper.make_tensor_value_info("xc", TensorProto.FLOAT, [1, 8, 1, 65]),
-       helper.make_tensor_value_info("xd", TensorProto.FLOAT, [70, 64])]
+       helper.make_tensor_value_info("xd", TensorProto.FLOAT, [70, 64]),
+       helper.make_tensor_value_info("xe", TensorProto.FLOAT, [1, 12, 1, 83])]
 nodes += [helper.make_node("Conv", ["xa", const("wa", w((40, 300, 1, 1), 300)), const("ba", w(40, 4))], ["ca"], name="conv_a"),
           helper.make_node("Add", ["ca", "ra"], ["sa"], name="res_a"),
           helper.make_node("Relu", ["sa"], ["ya"], name="relu_a"),
@@ -49,11 +51,13 @@ nodes += [helper.make_node("Conv", ["xa", const("wa", w((40, 300, 1, 1), 300)), 
           helper.make_node("Tanh", ["cc"], ["yc"], name="tanh_c"),
           helper.make_node("MatMul", ["xd", const("wd", w((64, 38), 64))], ["md"], name="mm_d"),
           helper.make_node("Add", ["md", const("bd", w(38, 4))], ["sd"], name="bias_d"),
-          helper.make_node("LeakyRelu", ["sd"], ["yd"], name="leaky_d", alpha=0.1)]
+          helper.make_node("LeakyRelu", ["sd"], ["yd"], name="leaky_d", alpha=0.1),
+          helper.make_node("Conv", ["xe", const("we", w((20, 12, 1, 1), 12)), const("be", w(20, 4))], ["ye"], name="conv_e")]
 outs = [helper.make_tensor_value_info("ya", TensorProto.FLOAT, [1, 40, 14, 14]),
         helper.make_tensor_value_info("yb", TensorProto.FLOAT, [1, 50, 1, 71]),
         helper.make_tensor_value_info("yc", TensorProto.FLOAT, [1, 30, 1, 65]),
-        helper.make_tensor_value_info("yd", TensorProto.FLOAT, [70, 38])]
+        helper.make_tensor_value_info("yd", TensorProto.FLOAT, [70, 38]),
+        helper.make_tensor_value_info("ye", TensorProto.FLOAT, [1, 20, 1, 83])]
 g = helper.make_graph(nodes, "gemm_tails", inp, outs, inits)
 model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_tail_model.py")
 onnx.checker.check_model(model)
