@@ -234,6 +234,15 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
     k_epi512(c##i##0, c + i * ldc, m0, flags, bm_, bn, r ? r + i * e->ldr : 0, ev);                     \
     k_epi512(c##i##1, c + i * ldc + 16, m1, flags, bm_, bn ? bn + 16 : 0, r ? r + i * e->ldr + 16 : 0, ev); \
   }
+#define K5_P2(i)                                                                         \
+  if (i < mr) {                                                                          \
+    __builtin_prefetch(c + i * ldc, 1, 3);                                               \
+    __builtin_prefetch(c + i * ldc + 16, 1, 3);                                          \
+    if (r && (flags & MRTC_GEMM_LAST)) {                                                 \
+      _mm_prefetch((const char *)(r + i * e->ldr), _MM_HINT_T0);                         \
+      _mm_prefetch((const char *)(r + i * e->ldr + 16), _MM_HINT_T0);                    \
+    }                                                                                    \
+  }
 #define K5_D1(i) __m512 c##i##0 = z;
 #define K5_F1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c##i##0);
 #define K5_S1(i) \
@@ -247,6 +256,7 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
     __mmask16 m0 = k_mask16(nr), m1 = k_mask16(nr - 16);                                                              \
     int64_t k;                                                                                                        \
     ROWS(K5_D2)                                                                                                       \
+    ROWS(K5_P2) /* the tile's rows of C (written) and of the residual: in cache by the epilogue */                   \
     if (nr == 32)                                                                                                     \
       for (k = 0; k < kc; k++, a += MRTC_MR) {                                                                        \
         const float *bk = koff ? b + koff[k] : b + k * ldb;                                                           \
@@ -524,6 +534,11 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
     k_epi512(_mm512_zextps256_ps512(ROW), c + (8 * g + i) * ldc, mk, flags, bm ? bm[8 * g + i] : 0.0f, bn,          \
              r ? r + (8 * g + i) * e->ldr : 0, ev);
   K7(KT_D)
+  for (k = 0; k < mr; k++) { /* the tile's rows of C (written) and of the residual: in cache by the epilogue */
+    __builtin_prefetch(c + k * ldc, 1, 3);
+    __builtin_prefetch(c + k * ldc + 6, 1, 3);
+    if (r && (flags & MRTC_GEMM_LAST)) _mm_prefetch((const char *)(r + k * e->ldr + 6), _MM_HINT_T0);
+  }
   for (k = 0; k < kc; k++) {
     const float *bk = b + (koff ? koff[k] : k * ldb);
     __m256 A0 = _mm256_loadu_ps(a0 + 8 * k), A1 = _mm256_loadu_ps(a1 + 8 * k), A2 = _mm256_loadu_ps(a2 + 8 * k);
