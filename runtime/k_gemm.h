@@ -256,7 +256,9 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
     __mmask16 m0 = k_mask16(nr), m1 = k_mask16(nr - 16);                                                              \
     int64_t k;                                                                                                        \
     ROWS(K5_D2)                                                                                                       \
-    ROWS(K5_P2) /* the tile's rows of C (written) and of the residual: in cache by the epilogue */                   \
+    if (kc >= 64) { /* the tile's rows of C (written) and residual: in cache by the epilogue (short K: not worth it) */ \
+      ROWS(K5_P2)                                                                                                     \
+    }                                                                                                                 \
     if (nr == 32)                                                                                                     \
       for (k = 0; k < kc; k++, a += MRTC_MR) {                                                                        \
         const float *bk = koff ? b + koff[k] : b + k * ldb;                                                           \
@@ -534,7 +536,7 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
     k_epi512(_mm512_zextps256_ps512(ROW), c + (8 * g + i) * ldc, mk, flags, bm ? bm[8 * g + i] : 0.0f, bn,          \
              r ? r + (8 * g + i) * e->ldr : 0, ev);
   K7(KT_D)
-  for (k = 0; k < mr; k++) { /* the tile's rows of C (written) and of the residual: in cache by the epilogue */
+  for (k = 0; kc >= 64 && k < mr; k++) { /* the tile's rows of C (written) and residual: in cache by the epilogue */
     __builtin_prefetch(c + k * ldc, 1, 3);
     __builtin_prefetch(c + k * ldc + 6, 1, 3);
     if (r && (flags & MRTC_GEMM_LAST)) _mm_prefetch((const char *)(r + k * e->ldr + 6), _MM_HINT_T0);
