@@ -65,7 +65,9 @@ static void usage(FILE *f) {
         "  --cpu CPU          target of .o and executables: native (default), x86-64-v4 (AVX-512),\n"
         "                     x86-64-v3 (AVX2), generic (no -march); model.c itself builds anywhere\n"
         "  --no-fuse          keep BatchNorm, Add and activations as separate nodes (no fusion)\n"
-        "  --no-winograd      3x3 stride-1 convolutions as implicit GEMM instead of Winograd F(2x2,3x3)\n"
+        "  --no-winograd      3x3 stride-1 convolutions as implicit GEMM instead of Winograd\n"
+        "  --winograd N       Winograd for 3x3 stride-1 convolutions: 0 none, 2 F(2x2,3x3) only, 4 also\n"
+        "                     F(4x4,3x3) where its tiles fit the map (default 4)\n"
         "  --size             size mode: one shared out-of-line copy of each kernel, no Winograd, -Os\n"
         "  --config FILE.json precision/quantization config\n"
         "  --precision P      default precision of every layer: fp32, fp16, int8 or auto\n"
@@ -131,6 +133,11 @@ static void parse_args(int argc, char **argv, Opts *o) {
     else if (!strcmp(a, "--no-fold")) o->so.no_fold = 1;
     else if (!strcmp(a, "--no-fuse")) o->no_fuse = 1;
     else if (!strcmp(a, "--no-winograd")) g_winograd = 0;
+    else if (!strcmp(a, "--winograd")) {
+      const char *v = need_arg(argc, argv, &i);
+      if (strcmp(v, "0") && strcmp(v, "2") && strcmp(v, "4")) fatal("--winograd takes 0, 2 or 4, not '%s'", v);
+      g_winograd = atoi(v);
+    }
     else if (!strcmp(a, "--size")) o->size_mode = 1, g_winograd = 0;
     else if (!strcmp(a, "--cpu")) o->cpu = need_arg(argc, argv, &i);
     else if (!strcmp(a, "--keep")) o->keep = 1;

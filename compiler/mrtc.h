@@ -41,7 +41,7 @@ NORETURN void fatal(const char *f, ...) FMT(1, 2);
 void warn(const char *f, ...) FMT(1, 2);
 void verbose(const char *f, ...) FMT(1, 2);
 extern int g_verbose;
-extern int g_winograd; /* 3x3 stride-1 convolutions by Winograd F(2x2,3x3) (default 1; --no-winograd) */
+extern int g_winograd; /* 3x3 stride-1 convolutions by Winograd: 0 none, 2 F(2x2,3x3), 4 also F(4x4,3x3) (default; --winograd N) */
 /* Files registered here are removed when fatal() runs: a failed compile
  * leaves no partial output behind. */
 void cleanup_register(const char *path);

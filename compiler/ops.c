@@ -7,7 +7,7 @@
  */
 #include "mrtc.h"
 
-int g_winograd = 1;
+int g_winograd = 4;
 
 #include <stdlib.h>
 #include <string.h>

@@ -14,6 +14,7 @@
 #include "k_convpool.h"
 #include "k_dwconv.h"
 #include "k_wino.h"
+#include "k_wino4.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +22,8 @@
 typedef struct ConvP {
   KConvShape s;
   int dw;          /* depthwise: k_dwconv_f32 */
-  int wino;        /* 3x3 stride 1: k_wino_f32 (Winograd F(2x2,3x3)), weights transformed at compile time */
+  int wino;        /* 3x3 stride 1, weights transformed at compile time: 2 k_wino_f32 (Winograd F(2x2,3x3)),
+                    * 4 k_wino4_f32 (F(4x4,3x3)) */
   int64_t packed;  /* floats of run-time packed weights at the start of scratch (weights not constant) */
 } ConvP;
 
@@ -114,9 +116,17 @@ static void conv_infer(Node *n) {
   p->dw = s->C == G;
   /* Winograd where it pays: enough channels for the GEMMs, maps of at least 8x8 */
   p->wino = g_winograd && nsp == 2 && G == 1 && w->data && s->KH == 3 && s->KW == 3 && s->SH == 1 && s->SW == 1 &&
-            s->DH == 1 && s->DW == 1 && s->C >= 16 && s->M >= 16 && s->OH >= 8 && s->OW >= 8;
+                    s->DH == 1 && s->DW == 1 && s->C >= 16 && s->M >= 16 && s->OH >= 8 && s->OW >= 8
+                ? 2
+                : 0;
+  /* F(4x4,3x3) where 4x4 tiles cover the map with little waste (28x28, 55x55, 56x56: not 14x14, whose 16 tiles
+   * compute 256 pixels for 196) and a block of 16 tiles fits the L2 budget */
+  if (p->wino && g_winograd >= 4 && k_wino4_tb(s) >= 16 &&
+      (s->OH + 3) / 4 * 4 * ((s->OW + 3) / 4 * 4) * 100 <= 110 * s->OH * s->OW)
+    p->wino = 4;
   p->packed = p->dw || w->data ? 0 : k_conv_packed_size(s);
-  n->scratch_bytes = (p->packed + (p->wino ? k_wino_scratch(s) : p->dw ? k_dwconv_scratch(s) : k_conv_gemm_scratch(s))) * 4;
+  n->scratch_bytes =
+      (p->packed + (p->wino == 4 ? k_wino4_scratch(s) : p->wino ? k_wino_scratch(s) : p->dw ? k_dwconv_scratch(s) : k_conv_gemm_scratch(s))) * 4;
   if (n->fuse_pool[0]) n->scratch_bytes = k_convpool_scratch(s, (const KPoolGeom *)n->fuse_pool) * 4;
   n->macs = s->N * s->M * P * K;
   n->p = p;
@@ -154,6 +164,13 @@ static void conv_eval(Node *n, void *const *in, void *const *out) {
     k_conv_pack_weights_f32(&p->s, in[1], wp);
     k_convpool_f32(&p->s, (const KPoolGeom *)n->fuse_pool, in[0], wp, &e, out[0], scratch);
     free(wp);
+  } else if (p->wino == 4) {
+    float *up = xalloc(sizeof(float) * (size_t)(k_wino4_packed_size(&p->s) + 1));
+    float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
+    k_wino4_pack_weights_f32(&p->s, in[1], up, tmp);
+    k_wino4_f32(&p->s, in[0], up, &e, out[0], scratch);
+    free(up);
+    free(tmp);
   } else if (p->wino) {
     float *up = xalloc(sizeof(float) * (size_t)(k_wino_packed_size(&p->s) + 1));
     float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
@@ -173,7 +190,7 @@ static void conv_eval(Node *n, void *const *in, void *const *out) {
 static void conv_emit(Node *n, Emitter *e) {
   ConvP *p = n->p;
   const KConvShape *s = &p->s;
-  emit_need(e, p->wino ? "k_wino" : p->dw ? "k_dwconv" : n->fuse_pool[0] ? "k_convpool" : "k_conv");
+  emit_need(e, p->wino == 4 ? "k_wino4" : p->wino ? "k_wino" : p->dw ? "k_dwconv" : n->fuse_pool[0] ? "k_convpool" : "k_conv");
   Value *b = node_in(n, 2), *w = n->in[1];
   const char *sc = fmt("(float *)(A + %lld)", (long long)n->scratch_off), *wref;
   emit(e, "{ static const KConvShape s = {%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld,%lld};",
@@ -184,6 +201,15 @@ static void conv_emit(Node *n, Emitter *e) {
        n->fuse_res ? eref(e, n->in[n->fuse_res]) : "0", n->fuse_act, fmt_float(n->fuse_p0), fmt_float(n->fuse_p1));
   if (p->dw) {
     emit(e, "  k_dwconv_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), eref(e, w), eref(e, n->out[0]), sc);
+    return;
+  }
+  if (p->wino == 4) { /* U = G g G^T for F(4x4,3x3), packed, now */
+    int64_t d[1] = {k_wino4_packed_size(s)};
+    float *up = xalloc(sizeof(float) * (size_t)(d[0] + 1)), *tmp = xalloc(sizeof(float) * (size_t)(s->M * s->C + 1));
+    k_wino4_pack_weights_f32(s, w->data, up, tmp);
+    emit(e, "  k_wino4_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), emit_const(e, DT_FLOAT, 1, d, up), eref(e, n->out[0]), sc);
+    free(up);
+    free(tmp);
     return;
   }
   if (p->wino) { /* U = G g G^T, packed, now */

@@ -295,6 +295,16 @@ fi
 if expect_ok "compile winograd_conv --size" mrtc "$WC" -o "$W/wc.c" --size; then
     check "--size: size mode, no Winograd" sh -c "grep -q '#define MRTC_SIZE_MODE 1' '$W/wc.c' && ! grep -q 'k_wino_f32(&s' '$W/wc.c'"
 fi
+# F(4x4,3x3) where 4x4 tiles fit the map (35 x 70: yes; 13 x 11 above: no); --winograd 2 keeps F(2x2,3x3) only
+W4=$root/tests/models/winograd4_conv/model.onnx
+if expect_ok "compile winograd4_conv" mrtc "$W4" -o "$W/wc.c"; then
+    check "3x3 convolutions on wide maps run by k_wino4_f32" [ "$(grep -c 'k_wino4_f32(&s' "$W/wc.c")" -eq 2 ]
+fi
+if expect_ok "compile winograd4_conv --winograd 2" mrtc "$W4" -o "$W/wc.c" --winograd 2; then
+    check "--winograd 2: F(2x2,3x3) only" sh -c "! grep -q 'k_wino4_f32(&s' '$W/wc.c' && [ \"\$(grep -c 'k_wino_f32(&s' '$W/wc.c')\" -eq 2 ]"
+fi
+rm -f "$W/wc.c" "$W/wc.h"
+expect_error "--winograd 3 is refused" "mrtc: error:" "$W/wc.c $W/wc.h" mrtc "$W4" -o "$W/wc.c" --winograd 3
 WD=$root/tests/models/winograd_conv
 if expect_ok "size-mode executable" mrtc "$WD/model.onnx" -o "$W/wcs" --size ${MRTC_TEST_CFLAGS:+--cflags "$MRTC_TEST_CFLAGS"}; then
     mkdir -p "$W/wcs_out"
