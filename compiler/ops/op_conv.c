@@ -119,10 +119,11 @@ static void conv_infer(Node *n) {
                     s->DH == 1 && s->DW == 1 && s->C >= 16 && s->M >= 16 && s->OH >= 8 && s->OW >= 8
                 ? 2
                 : 0;
-  /* F(4x4,3x3) where 4x4 tiles cover the map with little waste (28x28, 55x55, 56x56: not 14x14, whose 16 tiles
-   * compute 256 pixels for 196) and a block of 16 tiles fits the L2 budget */
+  /* F(4x4,3x3) where 4x4 tiles cover the map without too much waste (56x56, 55x55, 28x28, 27x27, and 14x14,
+   * whose 16 tiles compute 256 pixels for 196 and still do 27% fewer multiplies than 49 F(2x2) tiles; not
+   * 13x13) and a block of 16 tiles fits the L2 budget */
   if (p->wino && g_winograd >= 4 && k_wino4_tb(s) >= 16 &&
-      (s->OH + 3) / 4 * 4 * ((s->OW + 3) / 4 * 4) * 100 <= 110 * s->OH * s->OW)
+      (s->OH + 3) / 4 * 4 * ((s->OW + 3) / 4 * 4) * 100 <= 135 * s->OH * s->OW)
     p->wino = 4;
   p->packed = p->dw || w->data ? 0 : k_conv_packed_size(s);
   n->scratch_bytes =
