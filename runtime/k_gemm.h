@@ -243,6 +243,11 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
       _mm_prefetch((const char *)(r + i * e->ldr + 16), _MM_HINT_T0);                    \
     }                                                                                    \
   }
+#define K5_PN(i)                                                                         \
+  if (i < mr) {                                                                          \
+    __builtin_prefetch(c + i * ldc + 32, 1, 3);                                          \
+    __builtin_prefetch(c + i * ldc + 48, 1, 3);                                          \
+  }
 #define K5_D1(i) __m512 c##i##0 = z;
 #define K5_F1(i) c##i##0 = _mm512_fmadd_ps(_mm512_set1_ps(a[i]), b0, c##i##0);
 #define K5_S1(i) \
@@ -256,8 +261,10 @@ MRTC_FN __mmask16 k_mask16(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : n <
     __mmask16 m0 = k_mask16(nr), m1 = k_mask16(nr - 16);                                                              \
     int64_t k;                                                                                                        \
     ROWS(K5_D2)                                                                                                       \
-    if (kc >= 64) { /* the tile's rows of C (written) and residual: in cache by the epilogue (short K: not worth it) */ \
+    if (kc >= 64) { /* the tile's rows of C (written) and residual: in cache by the epilogue */                      \
       ROWS(K5_P2)                                                                                                     \
+    } else { /* short K: the loop is too short to hide them; the next tile's rows of C instead */                    \
+      ROWS(K5_PN)                                                                                                     \
     }                                                                                                                 \
     if (nr == 32)                                                                                                     \
       for (k = 0; k < kc; k++, a += MRTC_MR) {                                                                        \
