@@ -119,11 +119,11 @@ static void conv_infer(Node *n) {
                     s->DH == 1 && s->DW == 1 && s->C >= 16 && s->M >= 16 && s->OH >= 8 && s->OW >= 8
                 ? 2
                 : 0;
-  /* F(4x4,3x3) where 4x4 tiles cover the map without too much waste (56x56, 55x55, 28x28, 27x27, and 14x14,
-   * whose 16 tiles compute 256 pixels for 196 and still do 27% fewer multiplies than 49 F(2x2) tiles; not
-   * 13x13) and a block of 16 tiles fits the L2 budget */
-  if (p->wino && g_winograd >= 4 && k_wino4_tb(s) >= 16 &&
-      (s->OH + 3) / 4 * 4 * ((s->OW + 3) / 4 * 4) * 100 <= 135 * s->OH * s->OW)
+  /* F(4x4,3x3) where its tiles do at least 20% fewer multiplies than F(2x2)'s (36 per 4x4 tile against 16
+   * per 2x2 tile, partial tiles counted whole: 56x56 44% fewer, 14x14 and 13x13 27%, 10x10 19%) and a block
+   * of 16 tiles (or all of them, if fewer) fits the L2 budget */
+  if (p->wino && g_winograd >= 4 && (k_wino4_tb(s) >= 16 || k_wino4_tb(s) == (s->OH + 3) / 4 * ((s->OW + 3) / 4)) &&
+      36 * ((s->OH + 3) / 4) * ((s->OW + 3) / 4) * 10 <= 8 * 16 * ((s->OH + 1) / 2) * ((s->OW + 1) / 2))
     p->wino = 4;
   p->packed = p->dw || w->data ? 0 : k_conv_packed_size(s);
   n->scratch_bytes =

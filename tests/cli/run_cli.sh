@@ -286,8 +286,11 @@ if expect_ok "inspect stem_pool" mrtc inspect "$SP"; then
 fi
 # Winograd F(2x2,3x3) for 3x3 stride-1 convolutions unless --no-winograd
 WC=$root/tests/models/winograd_conv/model.onnx
-if expect_ok "compile winograd_conv" mrtc "$WC" -o "$W/wc.c"; then
+if expect_ok "compile winograd_conv --winograd 2" mrtc "$WC" -o "$W/wc.c" --winograd 2; then
     check "3x3 convolutions run by k_wino_f32" [ "$(grep -c 'k_wino_f32(&s' "$W/wc.c")" -eq 2 ]
+fi
+if expect_ok "compile winograd_conv" mrtc "$WC" -o "$W/wc.c"; then
+    check "13x11 maps: F(4x4,3x3) by default (fewer multiplies than F(2x2) even with partial tiles)" [ "$(grep -c 'k_wino4_f32(&s' "$W/wc.c")" -eq 2 ]
 fi
 if expect_ok "compile winograd_conv --no-winograd" mrtc "$WC" -o "$W/wc.c" --no-winograd; then
     check "--no-winograd: implicit GEMM instead" sh -c "! grep -q 'k_wino_f32(&s' '$W/wc.c' && grep -q 'k_conv_gemm_f32(&s' '$W/wc.c'"
@@ -295,7 +298,7 @@ fi
 if expect_ok "compile winograd_conv --size" mrtc "$WC" -o "$W/wc.c" --size; then
     check "--size: size mode, no Winograd" sh -c "grep -q '#define MRTC_SIZE_MODE 1' '$W/wc.c' && ! grep -q 'k_wino_f32(&s' '$W/wc.c'"
 fi
-# F(4x4,3x3) where 4x4 tiles fit the map (35 x 70: yes; 13 x 11 above: no); --winograd 2 keeps F(2x2,3x3) only
+# F(4x4,3x3) on 35 x 70 maps; --winograd 2 keeps F(2x2,3x3) only
 W4=$root/tests/models/winograd4_conv/model.onnx
 if expect_ok "compile winograd4_conv" mrtc "$W4" -o "$W/wc.c"; then
     check "3x3 convolutions on wide maps run by k_wino4_f32" [ "$(grep -c 'k_wino4_f32(&s' "$W/wc.c")" -eq 2 ]

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """tests/models/winograd_conv: 3x3 stride-1 convolutions that mrtc runs by
-Winograd F(2x2,3x3) (runtime/k_wino.h), at awkward sizes: batch 2, odd
+Winograd F(2x2,3x3) (runtime/k_wino.h; mrtc_flags asks for --winograd 2, as
+F(4x4,3x3) would take these maps by default), at awkward sizes: batch 2, odd
 output sizes (partial 2x2 tiles), asymmetric pads, a fused residual Add and
 Sigmoid epilogue, then a second 3x3 conv on the result.  expected_0.npy is
 ONNX Runtime's output (tests/tools/ort_run.js):

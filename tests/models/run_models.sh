@@ -5,7 +5,7 @@
 #
 # For every tests/models/NAME/ holding model.onnx, input_0.npy and
 # expected_0.npy (expected_K.npy for every output K; input_K.npy for every
-# input K):
+# input K; mrtc_flags: extra mrtc options, optional):
 #   compiled:    mrtc model.onnx -o prog; prog input_K.npy... -o DIR;
 #                mrtc compare DIR/output_K.npy expected_K.npy --rtol 1e-3 --atol 1e-4
 #   interpreter: mrtc run model.onnx input_K.npy... -o DIR; the same compare
@@ -83,14 +83,17 @@ for name in $names; do
         set -- "$@" "$d/input_$k.npy"
         k=$((k + 1))
     done
-    # compiled, once per --cpu target (native: the SIMD kernels; generic: the portable scalar path)
+    # compiled, once per --cpu target (native: the SIMD kernels; generic: the portable scalar path);
+    # NAME/mrtc_flags, when present, holds extra mrtc options for this model (e.g. --winograd 2)
     if [ -n "${MRTC_TEST_CFLAGS:-}" ]; then cf="--cflags"; else cf=""; fi
+    xf=$(cat "$d/mrtc_flags" 2>/dev/null)
     for cpu in $cpus; do
         rm -rf "$w/c"
         mkdir -p "$w/c"
         label=$name
         [ "$cpu" = native ] || label="$name (--cpu $cpu)"
-        if ! step "$w/compile" mrtc "$d/model.onnx" -o "$w/prog" --cpu "$cpu" ${cf:+"$cf"} ${cf:+"$MRTC_TEST_CFLAGS"}; then
+        # shellcheck disable=SC2086 # xf: options, split on purpose
+        if ! step "$w/compile" mrtc "$d/model.onnx" -o "$w/prog" --cpu "$cpu" $xf ${cf:+"$cf"} ${cf:+"$MRTC_TEST_CFLAGS"}; then
             bad "$label: compile: $(why "$w/compile")"
         elif ! step "$w/run" timeout "$to" "$w/prog" "$@" -o "$w/c"; then
             bad "$label: run: $(why "$w/run")"
@@ -101,7 +104,8 @@ for name in $names; do
         fi
     done
     # interpreter
-    if ! step "$w/interp" mrtc run "$d/model.onnx" "$@" -o "$w/i"; then
+    # shellcheck disable=SC2086
+    if ! step "$w/interp" mrtc run "$d/model.onnx" $xf "$@" -o "$w/i"; then
         bad "$name (mrtc run): $(why "$w/interp")"
     elif ! compare_outputs "$d" "$w/i" "$w/icmp"; then
         bad "$name (mrtc run): $(why "$w/icmp")"
