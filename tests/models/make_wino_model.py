@@ -1,11 +1,17 @@
 #!/usr/bin/env python3
-"""tests/models/winograd_conv: 3x3 stride-1 convolutions that mrtc runs by
-Winograd F(2x2,3x3) (runtime/k_wino.h; mrtc_flags asks for --winograd 2, as
-F(4x4,3x3) would take these maps by default), at awkward sizes: batch 2, odd
-output sizes (partial 2x2 tiles), asymmetric pads, a fused residual Add and
-Sigmoid epilogue, then a second 3x3 conv on the result.  expected_0.npy is
-ONNX Runtime's output (tests/tools/ort_run.js):
-`python3 tests/models/make_wino_model.py [OUTDIR]`.
+"""tests/models/winograd_conv and winograd4_conv: 3x3 stride-1 convolutions
+that mrtc runs by Winograd, at awkward sizes: batch 2, partial tiles at the
+bottom and right, asymmetric pads, a fused residual Add and Sigmoid
+epilogue, then a second 3x3 conv on the result.
+
+  winograd_conv   13 x 11 maps, F(2x2,3x3) (runtime/k_wino.h): its
+                  mrtc_flags asks for --winograd 2, as F(4x4,3x3) would
+                  take these maps by default
+  winograd4_conv  35 x 70 maps, F(4x4,3x3) (runtime/k_wino4.h): tile rows of
+                  18 tiles, blocks of tiles that start inside a tile row
+
+expected_0.npy is ONNX Runtime's output (tests/tools/ort_run.js):
+`python3 tests/models/make_wino_model.py [--f4] [OUTDIR]`.
 """
 import os
 import subprocess
@@ -17,9 +23,12 @@ from onnx import TensorProto, helper, numpy_helper
 
 sys.dont_write_bytecode = True
 here = os.path.dirname(os.path.abspath(__file__))
-out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(here, "winograd_conv")
-rng = np.random.default_rng(3)
-N, C, M, H, W = 2, 16, 24, 13, 11
+args = [a for a in sys.argv[1:] if a != "--f4"]
+f4 = "--f4" in sys.argv[1:]
+name = "winograd4_conv" if f4 else "winograd_conv"
+out = args[0] if args else os.path.join(here, name)
+rng = np.random.default_rng(4 if f4 else 3)
+N, C, M, H, W = (2, 16, 24, 35, 70) if f4 else (2, 16, 24, 13, 11)
 w1 = rng.standard_normal((M, C, 3, 3)).astype(np.float32) * 0.2
 b1 = rng.standard_normal(M).astype(np.float32)
 w2 = rng.standard_normal((20, M, 3, 3)).astype(np.float32) * 0.2
@@ -29,12 +38,13 @@ nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], pads=[1, 1, 1, 1], n
          helper.make_node("Add", ["c", "r"], ["a"], name="res1"),
          helper.make_node("Sigmoid", ["a"], ["s"], name="sig1"),
          helper.make_node("Conv", ["s", "w2"], ["y"], pads=[0, 1, 2, 0], name="conv2")]
-g = helper.make_graph(nodes, "winograd_conv",
+g = helper.make_graph(nodes, name,
                       [helper.make_tensor_value_info("x", TensorProto.FLOAT, [N, C, H, W]),
                        helper.make_tensor_value_info("r", TensorProto.FLOAT, [N, M, oh, ow])],
                       [helper.make_tensor_value_info("y", TensorProto.FLOAT, [N, 20, oh2, ow2])],
                       [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(b1, "b1"), numpy_helper.from_array(w2, "w2")])
-model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="make_wino_model.py")
+model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)],
+                          producer_name="make_wino4_model.py" if f4 else "make_wino_model.py")
 onnx.checker.check_model(model)
 os.makedirs(out, exist_ok=True)
 onnx.save(model, os.path.join(out, "model.onnx"))
