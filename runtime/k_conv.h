@@ -222,9 +222,20 @@ MRTC_FN void k_conv_phase_f32(const KConvShape *s, const float *xg, float *pl, i
   memset(pl + cg * SH * SW * plane, 0, sizeof(float) * (size_t)(wq + 64));
 }
 
+/* KOFF[k] (K = Cin/group * KH * KW): where tap k = (c, kh, kw) of output pixel q reads, at q + koff[k] in
+ * the phase planes of k_conv_phase_f32 (rows HQ, row length WQ) */
+MRTC_FN void k_conv_koff(const KConvShape *s, int64_t hq, int64_t wq, int64_t *koff) {
+  const int64_t K = s->C / s->G * s->KH * s->KW, khw = s->KH * s->KW;
+  int64_t k;
+  for (k = 0; k < K; k++) {
+    int64_t c = k / khw, dh = k % khw / s->KW * s->DH, dw = k % s->KW * s->DW;
+    koff[k] = ((c * s->SH + dh % s->SH) * s->SW + dw % s->SW) * hq * wq + dh / s->SH * wq + dw / s->SW;
+  }
+}
+
 MRTC_FN void k_conv_gemm_f32(const KConvShape *s, const float *x, const float *wp, const KEpi *e, float *y, float *scratch) {
-  int64_t cg = s->C / s->G, mg = s->M / s->G, K = cg * s->KH * s->KW, P = s->OH * s->OW, khw = s->KH * s->KW;
-  int64_t gstride = (mg + MRTC_MR - 1) / MRTC_MR * MRTC_MR * K, kb = k_kc(K), n, g, jc, pc, k, hq = 0, wq = 0, Q = 0, nbq = 0;
+  int64_t cg = s->C / s->G, mg = s->M / s->G, K = cg * s->KH * s->KW, P = s->OH * s->OW;
+  int64_t gstride = (mg + MRTC_MR - 1) / MRTC_MR * MRTC_MR * K, kb = k_kc(K), n, g, jc, pc, hq = 0, wq = 0, Q = 0, nbq = 0;
   int64_t *koff = (int64_t *)scratch;
   float *pl = scratch + 2 * K + 16, *wide = 0;
   int direct = k_conv_is_direct(s);
@@ -233,10 +244,7 @@ MRTC_FN void k_conv_gemm_f32(const KConvShape *s, const float *x, const float *w
     Q = s->OH * wq;
     nbq = k_nc(Q);
     wide = pl + cg * s->SH * s->SW * hq * wq + wq + 64;
-    for (k = 0; k < K; k++) {
-      int64_t c = k / khw, dh = k % khw / s->KW * s->DH, dw = k % s->KW * s->DW;
-      koff[k] = ((c * s->SH + dh % s->SH) * s->SW + dw % s->SW) * hq * wq + dh / s->SH * wq + dw / s->SW;
-    }
+    k_conv_koff(s, hq, wq, koff);
   }
   for (n = 0; n < s->N; n++)
     for (g = 0; g < s->G; g++) {

@@ -43,18 +43,15 @@ MRTC_FN int64_t k_convpool_scratch(const KConvShape *s, const KPoolGeom *p) {
 
 MRTC_FN void k_convpool_f32(const KConvShape *s, const KPoolGeom *pg, const float *x, const float *wp, const KEpi *e, float *y,
                             float *scratch) {
-  const int64_t K = s->C * s->KH * s->KW, khw = s->KH * s->KW, M = s->M, OW = s->OW, BR = k_convpool_band_rows(s, pg);
+  const int64_t K = s->C * s->KH * s->KW, M = s->M, OW = s->OW, BR = k_convpool_band_rows(s, pg);
   const int64_t plane = BR * OW, base = (k_conv_gemm_scratch(s) + 15) / 16 * 16;
   int64_t *koff = (int64_t *)scratch;
   float *pl = scratch + 2 * K + 16, *band = scratch + base, *tmp = band + M * plane;
-  int64_t hq, wq, k, n, m, p0, r;
+  int64_t hq, wq, n, m, p0, r;
   KEpi er = *e;
   er.res = 0;
   k_conv_planes(s, &hq, &wq);
-  for (k = 0; k < K; k++) {
-    int64_t c = k / khw, dh = k % khw / s->KW * s->DH, dw = k % s->KW * s->DW;
-    koff[k] = ((c * s->SH + dh % s->SH) * s->SW + dw % s->SW) * hq * wq + dh / s->SH * wq + dw / s->SW;
-  }
+  k_conv_koff(s, hq, wq, koff);
   for (n = 0; n < s->N; n++) {
     int64_t have_lo = 0, have_hi = 0; /* convolution rows [have_lo, have_hi) are in the band, from its first row */
     k_conv_phase_f32(s, x + n * s->C * s->H * s->W, pl, hq, wq);

@@ -442,6 +442,24 @@ MRTC_FN void k_ukr_f32(int64_t kc, const float *a, const float *b, int64_t ldb, 
 MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, const float *a2, const float *an, int64_t aps,
                                const float *b, int64_t ldb, const int64_t *koff, float *c, int64_t ldc, __mmask16 mk, int mr,
                                int flags, const KEpi *e, const float *bm, const float *bn, const float *r);
+
+/* One turned-around tile: rows [m0, m0 + 24) of packed A (clipped to M; panel stride APS, AP already at the
+ * K block) times 7 columns of B at B, lanes MK of the 24 x 7 result into C's rows (C, R and BN point at the
+ * tile's first column, row 0) through the epilogue.  PF: prefetch the next 24 rows' panels into L2. */
+MRTC_FN void k_tileT_f32(int64_t M, int64_t m0, int64_t kc, const float *ap, int64_t aps, int pf, const float *b, int64_t ldb,
+                         const int64_t *koff, float *c, int64_t ldc, __mmask16 mk, int flags, const KEpi *e, const float *bn,
+                         const float *r) {
+  const int64_t np = (M + MRTC_MR - 1) / MRTC_MR, p0 = m0 / MRTC_MR;
+  const float *a0 = ap + p0 * aps, *a1 = p0 + 1 < np ? a0 + aps : a0, *a2 = p0 + 2 < np ? a0 + 2 * aps : a0;
+  const int mr = (int)(M - m0 < 24 ? M - m0 : 24);
+  int i, l;
+  k_ukrT_f32(kc, a0, a1, a2, pf && p0 + 3 < np ? a0 + 3 * aps : 0, aps, b, ldb, koff, c + m0 * ldc, ldc, mk, mr, flags, e,
+             e->bias_m ? e->bias_m + m0 : 0, bn, r ? r + m0 * e->ldr : 0);
+  if ((flags & MRTC_GEMM_LAST) && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
+    for (i = 0; i < mr; i++)
+      for (l = 0; l < 7; l++)
+        if (mk >> l & 1) c[(m0 + i) * ldc + l] = k_act_f32(c[(m0 + i) * ldc + l], e->act, e->p0, e->p1);
+}
 #endif
 
 MRTC_FN void k_gemm_block_f32(int64_t M, int64_t nc, int64_t kc, const float *ap, int64_t aps, const float *b,
@@ -454,18 +472,11 @@ MRTC_FN void k_gemm_block_f32(int64_t M, int64_t nc, int64_t kc, const float *ap
    * read, not stored) */
   const int64_t t32 = nc % MRTC_NR, tail = t32 <= 7 ? t32 : t32 > 16 && t32 <= 23 ? t32 - 16 : 0;
   if (tail && nc >= 7) {
-    const int64_t j0 = nc - 7, np = (M + MRTC_MR - 1) / MRTC_MR;
+    const int64_t j0 = nc - 7;
     ncv = nc - tail;
-    for (i = 0; i < M; i += 24) {
-      const int64_t p0 = i / MRTC_MR;
-      const float *a0 = ap + p0 * aps, *a1 = p0 + 1 < np ? a0 + aps : a0, *a2 = p0 + 2 < np ? a0 + 2 * aps : a0;
-      int mr = (int)(M - i < 24 ? M - i : 24), ii, jj;
-      k_ukrT_f32(kc, a0, a1, a2, 0, aps, b + j0, ldb, koff, c + i * ldc + j0, ldc, (__mmask16)(0x7Fu & ~((1u << (7 - tail)) - 1u)),
-                 mr, flags, e, e->bias_m ? e->bias_m + i : 0, e->bias_n ? e->bias_n + j0 : 0, e->res ? e->res + i * e->ldr + j0 : 0);
-      if ((flags & MRTC_GEMM_LAST) && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
-        for (ii = 0; ii < mr; ii++)
-          for (jj = ncv; jj < nc; jj++) c[(i + ii) * ldc + jj] = k_act_f32(c[(i + ii) * ldc + jj], e->act, e->p0, e->p1);
-    }
+    for (i = 0; i < M; i += 24)
+      k_tileT_f32(M, i, kc, ap, aps, 0, b + j0, ldb, koff, c + j0, ldc, (__mmask16)(0x7Fu & ~((1u << (7 - tail)) - 1u)), flags, e,
+                  e->bias_n ? e->bias_n + j0 : 0, e->res ? e->res + j0 : 0);
   }
 #endif
   for (i = 0; i < M; i += MRTC_MR) {
@@ -581,10 +592,8 @@ MRTC_NOINLINE void k_ukrT_f32(int64_t kc, const float *a0, const float *a1, cons
 MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const float *b, int64_t ldb, const int64_t *koff,
                          int64_t run, int64_t rstride, float *c, int64_t ldc, const KEpi *e) {
   /* K blocks only past 8192: the 24-row A panel streams from L2, and each block costs a scalar pass over the tile */
-  int64_t np = (M + MRTC_MR - 1) / MRTC_MR, m0, j0, pc, kb = K <= 8192 ? K : k_kc(K), i, j;
+  int64_t m0, j0, pc, kb = K <= 8192 ? K : k_kc(K);
   for (m0 = 0; m0 < M; m0 += 24) {
-    int64_t p0 = m0 / MRTC_MR, mr = M - m0 < 24 ? M - m0 : 24;
-    const float *a0 = ap + p0 * MRTC_MR * K, *a1 = p0 + 1 < np ? a0 + MRTC_MR * K : a0, *a2 = p0 + 2 < np ? a0 + 2 * MRTC_MR * K : a0;
     for (pc = 0; pc < K; pc += kb) {
       int64_t kc = K - pc < kb ? K - pc : kb;
       int first = pc == 0, last = pc + kc >= K;
@@ -592,14 +601,10 @@ MRTC_FN void k_gemmT_f32(int64_t M, int64_t N, int64_t K, const float *ap, const
         int64_t r = j0 % run, nn = run - r < 7 ? run - r : 7, js = 0, q = j0 / run * rstride + r;
         if (!koff && q + 7 > N) js = q + 7 - N; /* B read in place: move the tile back, store its new columns */
         /* the tile's lanes js .. js + nn are C's columns j0 .. j0 + nn (js > 0 only near the row's end, so j0 >= js) */
-        k_ukrT_f32(kc, a0 + pc * MRTC_MR, a1 + pc * MRTC_MR, a2 + pc * MRTC_MR,
-                   p0 + 3 < np ? a0 + 3 * MRTC_MR * K + pc * MRTC_MR : 0, MRTC_MR * K, b + q - js + (koff ? 0 : pc * ldb), ldb,
-                   koff ? koff + pc : 0, c + m0 * ldc + j0 - js, ldc, (__mmask16)(k_mask16(js + nn) & ~k_mask16(js)), (int)mr,
-                   (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0), e, e->bias_m ? e->bias_m + m0 : 0,
-                   e->bias_n ? e->bias_n + j0 - js : 0, e->res ? e->res + m0 * e->ldr + j0 - js : 0);
-        if (last && e->act >= MRTC_ACT_SIGMOID) /* k_epi512 leaves these to us */
-          for (i = 0; i < mr; i++)
-            for (j = 0; j < nn; j++) c[(m0 + i) * ldc + j0 + j] = k_act_f32(c[(m0 + i) * ldc + j0 + j], e->act, e->p0, e->p1);
+        k_tileT_f32(M, m0, kc, ap + pc * MRTC_MR, MRTC_MR * K, 1, b + q - js + (koff ? 0 : pc * ldb), ldb, koff ? koff + pc : 0,
+                    c + j0 - js, ldc, (__mmask16)(k_mask16(js + nn) & ~k_mask16(js)),
+                    (first ? MRTC_GEMM_FIRST : 0) | (last ? MRTC_GEMM_LAST : 0), e, e->bias_n ? e->bias_n + j0 - js : 0,
+                    e->res ? e->res + j0 - js : 0);
         j0 += nn;
       }
     }

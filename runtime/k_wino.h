@@ -74,6 +74,27 @@ MRTC_FN void k_wino_row(const KConvShape *s, const float *xc, int64_t ih, float 
   else k_phase_row_f32(xc + ih * s->W, s->W, s->PL, 1, 0, 1u, prow);
 }
 
+/* the GEMMs' epilogue: none */
+MRTC_FN KEpi k_wino_none(void) {
+  KEpi z;
+  z.bias_m = z.bias_n = z.res = 0;
+  z.ldr = 0;
+  z.alpha = 1.0f;
+  z.act = MRTC_ACT_NONE;
+  z.p0 = z.p1 = 0.0f;
+  return z;
+}
+
+#if defined(__AVX512F__)
+/* up to 16 outputs at YO (lanes MS; N of them): the epilogue, then the activations k_epi512 leaves to its caller */
+MRTC_FN void k_wino_put512(__m512 v, float *yo, __mmask16 ms, int64_t n, float bm, const float *ro, const KEpi *e, KEpiV ev) {
+  int64_t z;
+  k_epi512(v, yo, ms, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, ro, ev);
+  if (e->act >= MRTC_ACT_SIGMOID)
+    for (z = 0; z < 16 && z < n; z++) yo[z] = k_act_f32(yo[z], e->act, e->p0, e->p1);
+}
+#endif
+
 MRTC_FN void k_wino_f32(const KConvShape *s, const float *x, const float *up, const KEpi *e, float *y, float *scratch) {
   const int64_t C = s->C, M = s->M, OH = s->OH, OW = s->OW, TW = (OW + 1) / 2, TH = (OH + 1) / 2, NT = TH * TW;
   const int64_t TB = k_wino_tb(s), ps = (M + MRTC_MR - 1) / MRTC_MR * MRTC_MR * C, lp = 2 * TW + 2 + 64;
@@ -81,14 +102,9 @@ MRTC_FN void k_wino_f32(const KConvShape *s, const float *x, const float *up, co
   const int64_t VS = C * TB + 16, MS = M * TB + 16;
   float *V = scratch, *Mo = V + 16 * VS, *prow = Mo + 16 * MS + 16;
   const KEpiV ev = k_epiv(e);
-  KEpi none;
+  const KEpi none = k_wino_none();
   (void)ev;
   int64_t n, t0, c, m, k;
-  none.bias_m = none.bias_n = none.res = 0;
-  none.ldr = 0;
-  none.alpha = 1.0f;
-  none.act = MRTC_ACT_NONE;
-  none.p0 = none.p1 = 0.0f;
   memset(prow, 0, sizeof(float) * (size_t)(4 * lp));
   for (n = 0; n < s->N; n++)
     for (t0 = 0; t0 < NT; t0 += TB) {
@@ -198,12 +214,7 @@ MRTC_FN void k_wino_f32(const KConvShape *s, const float *x, const float *up, co
                 for (j = 0; j < 2 && left > 16 * j; j++) {
                   const __mmask16 ms = k_mask16(left - 16 * j);
                   const int64_t o = oh * OW + ow + 16 * j;
-                  k_epi512(_mm512_permutex2var_ps(y0, j ? ihi : ilo, y1), ym + o, ms, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0,
-                           rm ? rm + o : 0, ev);
-                  if (e->act >= MRTC_ACT_SIGMOID) {
-                    int64_t z;
-                    for (z = 0; z < 16 && z < left - 16 * j; z++) ym[o + z] = k_act_f32(ym[o + z], e->act, e->p0, e->p1);
-                  }
+                  k_wino_put512(_mm512_permutex2var_ps(y0, j ? ihi : ilo, y1), ym + o, ms, left - 16 * j, bm, rm ? rm + o : 0, e, ev);
                 }
               }
             }

@@ -119,14 +119,9 @@ MRTC_FN void k_wino4_f32(const KConvShape *s, const float *x, const float *up, c
   const int64_t VS = C * TB + 16, MS = M * TB + 16;
   float *V = scratch, *Mo = V + 36 * VS, *prow = Mo + 36 * MS + 16;
   const KEpiV ev = k_epiv(e);
-  KEpi none;
+  const KEpi none = k_wino_none();
   (void)ev;
   int64_t n, t0, c, m, k;
-  none.bias_m = none.bias_n = none.res = 0;
-  none.ldr = 0;
-  none.alpha = 1.0f;
-  none.act = MRTC_ACT_NONE;
-  none.p0 = none.p1 = 0.0f;
   memset(prow, 0, sizeof(float) * (size_t)(6 * lp));
   for (n = 0; n < s->N; n++)
     for (t0 = 0; t0 < NT; t0 += TB) {
@@ -246,11 +241,7 @@ MRTC_FN void k_wino4_f32(const KConvShape *s, const float *x, const float *up, c
               for (j = 0; j < 4 && left > 16 * j; j++) {
                 const __mmask16 ms = k_mask16(left - 16 * j);
                 const int64_t o = oh * OW + ow + 16 * j;
-                k_epi512(w[j], ym + o, ms, MRTC_GEMM_FIRST | MRTC_GEMM_LAST, bm, 0, rm ? rm + o : 0, ev);
-                if (e->act >= MRTC_ACT_SIGMOID) {
-                  int64_t z;
-                  for (z = 0; z < 16 && z < left - 16 * j; z++) ym[o + z] = k_act_f32(ym[o + z], e->act, e->p0, e->p1);
-                }
+                k_wino_put512(w[j], ym + o, ms, left - 16 * j, bm, rm ? rm + o : 0, e, ev);
               }
             }
           }

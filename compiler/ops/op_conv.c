@@ -155,34 +155,33 @@ static KEpi conv_epi(Node *n, void *const *in) {
   return e;
 }
 
+/* Winograd weights: U = G g G^T for F(2x2,3x3) (wino 2) or F(4x4,3x3) (wino 4), packed; the caller frees */
+static int64_t wino_packed_size(const ConvP *p) {
+  return p->wino == 4 ? k_wino4_packed_size(&p->s) : k_wino_packed_size(&p->s);
+}
+
+static float *wino_pack(const ConvP *p, const float *w) {
+  float *up = xalloc(sizeof(float) * (size_t)(wino_packed_size(p) + 1));
+  float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
+  (p->wino == 4 ? k_wino4_pack_weights_f32 : k_wino_pack_weights_f32)(&p->s, w, up, tmp);
+  free(tmp);
+  return up;
+}
+
 static void conv_eval(Node *n, void *const *in, void *const *out) {
   ConvP *p = n->p;
   KEpi e = conv_epi(n, in);
   float *scratch = xalloc((size_t)n->scratch_bytes + 4);
   if (p->dw) k_dwconv_f32(&p->s, in[0], in[1], &e, out[0], scratch);
-  else if (n->fuse_pool[0]) {
-    float *wp = xalloc(sizeof(float) * (size_t)(k_conv_packed_size(&p->s) + 1));
-    k_conv_pack_weights_f32(&p->s, in[1], wp);
-    k_convpool_f32(&p->s, (const KPoolGeom *)n->fuse_pool, in[0], wp, &e, out[0], scratch);
-    free(wp);
-  } else if (p->wino == 4) {
-    float *up = xalloc(sizeof(float) * (size_t)(k_wino4_packed_size(&p->s) + 1));
-    float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
-    k_wino4_pack_weights_f32(&p->s, in[1], up, tmp);
-    k_wino4_f32(&p->s, in[0], up, &e, out[0], scratch);
+  else if (p->wino) {
+    float *up = wino_pack(p, in[1]);
+    (p->wino == 4 ? k_wino4_f32 : k_wino_f32)(&p->s, in[0], up, &e, out[0], scratch);
     free(up);
-    free(tmp);
-  } else if (p->wino) {
-    float *up = xalloc(sizeof(float) * (size_t)(k_wino_packed_size(&p->s) + 1));
-    float *tmp = xalloc(sizeof(float) * (size_t)(p->s.M * p->s.C + 1));
-    k_wino_pack_weights_f32(&p->s, in[1], up, tmp);
-    k_wino_f32(&p->s, in[0], up, &e, out[0], scratch);
-    free(up);
-    free(tmp);
   } else {
     float *wp = xalloc(sizeof(float) * (size_t)(k_conv_packed_size(&p->s) + 1));
     k_conv_pack_weights_f32(&p->s, in[1], wp);
-    k_conv_gemm_f32(&p->s, in[0], wp, &e, out[0], scratch + p->packed);
+    if (n->fuse_pool[0]) k_convpool_f32(&p->s, (const KPoolGeom *)n->fuse_pool, in[0], wp, &e, out[0], scratch);
+    else k_conv_gemm_f32(&p->s, in[0], wp, &e, out[0], scratch + p->packed);
     free(wp);
   }
   free(scratch);
@@ -204,21 +203,12 @@ static void conv_emit(Node *n, Emitter *e) {
     emit(e, "  k_dwconv_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), eref(e, w), eref(e, n->out[0]), sc);
     return;
   }
-  if (p->wino == 4) { /* U = G g G^T for F(4x4,3x3), packed, now */
-    int64_t d[1] = {k_wino4_packed_size(s)};
-    float *up = xalloc(sizeof(float) * (size_t)(d[0] + 1)), *tmp = xalloc(sizeof(float) * (size_t)(s->M * s->C + 1));
-    k_wino4_pack_weights_f32(s, w->data, up, tmp);
-    emit(e, "  k_wino4_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), emit_const(e, DT_FLOAT, 1, d, up), eref(e, n->out[0]), sc);
-    free(up);
-    free(tmp);
-    return;
-  }
   if (p->wino) { /* U = G g G^T, packed, now */
-    int64_t d[1] = {k_wino_packed_size(s)};
-    float *up = xalloc(sizeof(float) * (size_t)(d[0] + 1)), *tmp = xalloc(sizeof(float) * (size_t)(s->M * s->C + 1));
-    k_wino_pack_weights_f32(s, w->data, up, tmp);
-    emit(e, "  k_wino_f32(&s, %s, %s, &ep, %s, %s); }", eref(e, n->in[0]), emit_const(e, DT_FLOAT, 1, d, up), eref(e, n->out[0]), sc);
-    free(tmp);
+    int64_t d[1] = {wino_packed_size(p)};
+    float *up = wino_pack(p, w->data);
+    emit(e, "  %s(&s, %s, %s, &ep, %s, %s); }", p->wino == 4 ? "k_wino4_f32" : "k_wino_f32", eref(e, n->in[0]),
+         emit_const(e, DT_FLOAT, 1, d, up), eref(e, n->out[0]), sc);
+    free(up);
     return;
   }
   if (w->data) { /* weights packed into GEMM panels now, not at run time */
